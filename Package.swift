@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "vlsam",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vlsam-encode", targets: ["vlsam-encode"]),
+        .executable(name: "vlsam-decode", targets: ["vlsam-decode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Native libraries, found through pkg-config.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+
+        // One library per concern.
+        .target(name: "TensorMath", dependencies: ["CBLAS"], swiftSettings: optimise),
+        .target(name: "Checkpoints", dependencies: ["TensorMath"], swiftSettings: optimise),
+        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: optimise),
+        .target(name: "Artifacts", dependencies: ["CHDF5", "TensorMath"], swiftSettings: optimise),
+        .target(name: "SAMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging"], swiftSettings: optimise),
+
+        // One thin executable per stage.
+        .executableTarget(name: "vlsam-encode", dependencies: [
+            "SAMModels", "Artifacts", "Imaging", "Checkpoints",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vlsam-decode", dependencies: [
+            "SAMModels", "Artifacts", "Imaging", "Checkpoints",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Benchmarks live outside the test suite.
+        .executableTarget(name: "vlsam-bench", dependencies: [
+            "SAMModels", "Artifacts", "Imaging", "Checkpoints", "TensorMath",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimise),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TensorMathTests", dependencies: ["TensorMath", "Artifacts", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Artifacts", "TensorMath", "TestSupport"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
+        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Artifacts", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
