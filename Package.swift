@@ -27,7 +27,10 @@ let package = Package(
         // One library per concern.
         .target(name: "TensorMath", dependencies: ["CBLAS"], swiftSettings: optimise),
         .target(name: "Checkpoints", dependencies: ["TensorMath"], swiftSettings: optimise),
-        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: optimise),
+        // C wrappers that keep libjpeg/libpng setjmp/longjmp error handling out of Swift frames.
+        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"],
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimise),
         .target(name: "Artifacts", dependencies: ["CHDF5", "TensorMath"], swiftSettings: optimise),
         .target(name: "SAMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging"], swiftSettings: optimise),
 

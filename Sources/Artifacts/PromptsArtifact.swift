@@ -1,0 +1,172 @@
+import TensorMath
+
+/// The prompts for one object: points with labels, an optional box and an optional low-res mask input.
+public struct PromptSet: Sendable, Equatable {
+    public static let maskInputShape = [256, 256]
+
+    /// Object name, or "".
+    public var name: String
+    public var points: [Point]
+    /// One per point: 1 foreground, 0 background.
+    public var labels: [Int32]
+    public var box: Box?
+    /// SAM low-resolution logits [256, 256] from an earlier prediction (cascaded refinement).
+    public var maskInput: Tensor?
+
+    public init(name: String = "", points: [Point] = [], labels: [Int32] = [], box: Box? = nil, maskInput: Tensor? = nil) {
+        self.name = name
+        self.points = points
+        self.labels = labels
+        self.box = box
+        self.maskInput = maskInput
+    }
+
+    /// Describes what is wrong, or nil when the set is valid.
+    func problem() -> String? {
+        guard points.count == labels.count else { return "has \(points.count) points but \(labels.count) labels" }
+        if let index = points.firstIndex(where: { !$0.x.isFinite || !$0.y.isFinite }) {
+            return "point \(index) has a non-finite coordinate (\(points[index].x), \(points[index].y))"
+        }
+        if let index = labels.firstIndex(where: { $0 != 0 && $0 != 1 }) {
+            return "point \(index) has label \(labels[index]) (expected 1 foreground or 0 background)"
+        }
+        if let box {
+            guard [box.x0, box.y0, box.x1, box.y1].allSatisfy(\.isFinite) else {
+                return "box has a non-finite coordinate (\(box.x0), \(box.y0), \(box.x1), \(box.y1))"
+            }
+            guard box.x0 <= box.x1, box.y0 <= box.y1 else {
+                return "box (\(box.x0), \(box.y0), \(box.x1), \(box.y1)) has x1 < x0 or y1 < y0"
+            }
+        }
+        if let maskInput, maskInput.shape != Self.maskInputShape {
+            return "mask input has shape \(maskInput.shape), expected \(Self.maskInputShape)"
+        }
+        return nil
+    }
+}
+
+/// Several prompt sets for one image, one per object. Schema "vlsam.prompts" (see docs/artifacts.md).
+/// Points of all sets are stored together (CSR layout): set s owns rows offsets[s]..<offsets[s+1].
+public struct PromptsArtifact: Sendable, Equatable {
+    public static let schema = ArtifactSchema.prompts
+
+    public var provenance: Provenance
+    public var originalSize: ImageSize
+    public var sets: [PromptSet]
+
+    public init(provenance: Provenance, originalSize: ImageSize, sets: [PromptSet]) {
+        self.provenance = provenance
+        self.originalSize = originalSize
+        self.sets = sets
+    }
+
+    /// Writes atomically: `path` appears complete or not at all.
+    public func write(to path: String) throws {
+        try validate(path)
+        let setCount = sets.count
+        var coordinates = [Float](), labels = [Int32](), offsets: [Int32] = [0]
+        var boxes = [Float](), hasBox = [UInt8]()
+        for set in sets {
+            for point in set.points { coordinates += [point.x, point.y] }
+            labels += set.labels
+            offsets.append(Int32(labels.count))
+            let box = set.box ?? Box(x0: 0, y0: 0, x1: 0, y1: 0)
+            boxes += [box.x0, box.y0, box.x1, box.y1]
+            hasBox.append(set.box == nil ? 0 : 1)
+        }
+        let file = try HDF5File(creatingAt: path)
+        try provenance.write(to: file, schema: Self.schema)
+        try file.setSize("original_size", originalSize)
+        try file.write(coordinates, shape: [labels.count, 2], to: "points")
+        try file.describe("points", "prompt points (x, y) in original-image pixels, all sets concatenated", layout: "P,xy")
+        try file.write(labels, shape: [labels.count], to: "point_labels")
+        try file.describe("point_labels", "label of each point: 1 foreground, 0 background")
+        try file.write(offsets, shape: [setCount + 1], to: "set_point_offsets")
+        try file.describe("set_point_offsets", "points of set s are rows set_point_offsets[s] ..< set_point_offsets[s+1]")
+        try file.write(boxes, shape: [setCount, 4], to: "boxes")
+        try file.describe("boxes", "box (x0, y0, x1, y1) of each set in original-image pixels; zeros where has_box is 0", layout: "S,x0y0x1y1")
+        try file.write(hasBox, shape: [setCount], to: "has_box")
+        try file.describe("has_box", "1 when the set has a box, else 0")
+        try file.write(sets.map(\.name), to: "set_names")
+        try file.describe("set_names", "object name of each set, or empty")
+        if sets.contains(where: { $0.maskInput != nil }) {
+            let plane = PromptSet.maskInputShape.reduce(1, *)
+            var maskInputs = [Float](repeating: 0, count: setCount * plane)
+            for (index, set) in sets.enumerated() {
+                guard let maskInput = set.maskInput else { continue }
+                maskInputs.replaceSubrange(index * plane ..< (index + 1) * plane, with: maskInput.data)
+            }
+            try file.write(maskInputs, shape: [setCount] + PromptSet.maskInputShape, to: "mask_inputs")
+            try file.describe("mask_inputs", "low-resolution mask logits fed back to the decoder; zeros where has_mask_input is 0", layout: "SHW")
+            try file.write(sets.map { $0.maskInput == nil ? UInt8(0) : 1 }, shape: [setCount], to: "has_mask_input")
+            try file.describe("has_mask_input", "1 when the set has a mask input, else 0")
+        }
+        try file.commit()
+    }
+
+    public static func read(from path: String) throws -> PromptsArtifact {
+        let file = try HDF5File(readingAt: path)
+        try requireSchema(file, schema)
+        let provenance = try Provenance.read(from: file)
+        let originalSize = try file.requiredSize("original_size")
+        let pointCount = try file.requireShape("points", [("P", nil), ("", 2)])[0]
+        try file.requireShape("point_labels", [("P", pointCount)])
+        let setCount = try file.requireShape("boxes", [("S", nil), ("", 4)])[0]
+        try file.requireShape("set_point_offsets", [("S+1", setCount + 1)])
+        try file.requireShape("has_box", [("S", setCount)])
+        try file.requireShape("set_names", [("S", setCount)])
+
+        let coordinates = try file.readTensor("points").data
+        let labels = try file.readInt32("point_labels").values
+        let offsets = try file.readInt32("set_point_offsets").values.map(Int.init)
+        let boxes = try file.readTensor("boxes").data
+        let hasBox = try file.readUInt8("has_box").values
+        let names = try file.readStrings("set_names")
+        guard offsets.first == 0, offsets.last == pointCount, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw file.invalid("set_point_offsets \(offsets.prefix(12)) must rise from 0 to the point count \(pointCount)")
+        }
+        let maskInputs = try readMaskInputs(file, setCount: setCount)
+
+        var sets = [PromptSet]()
+        sets.reserveCapacity(setCount)
+        for index in 0..<setCount {
+            let rows = offsets[index] ..< offsets[index + 1]
+            guard hasBox[index] <= 1 else { throw file.invalid("has_box[\(index)] is \(hasBox[index]), expected 0 or 1") }
+            let box = index * 4
+            let set = PromptSet(
+                name: names[index],
+                points: rows.map { Point(x: coordinates[2 * $0], y: coordinates[2 * $0 + 1]) },
+                labels: Array(labels[rows]),
+                box: hasBox[index] == 1 ? Box(x0: boxes[box], y0: boxes[box + 1], x1: boxes[box + 2], y1: boxes[box + 3]) : nil,
+                maskInput: maskInputs?[index])
+            if let problem = set.problem() { throw file.invalid(Self.naming(set, index) + problem) }
+            sets.append(set)
+        }
+        return PromptsArtifact(provenance: provenance, originalSize: originalSize, sets: sets)
+    }
+
+    /// The optional `mask_inputs` / `has_mask_input` pair, as one optional tensor per set.
+    private static func readMaskInputs(_ file: HDF5File, setCount: Int) throws -> [Tensor?]? {
+        guard file.exists("mask_inputs") || file.exists("has_mask_input") else { return nil }
+        let shape = PromptSet.maskInputShape
+        try file.requireShape("mask_inputs", [("S", setCount), ("H", shape[0]), ("W", shape[1])])
+        try file.requireShape("has_mask_input", [("S", setCount)])
+        let planes = try file.readTensor("mask_inputs")
+        let present = try file.readUInt8("has_mask_input").values
+        return try present.enumerated().map { index, flag in
+            guard flag <= 1 else { throw file.invalid("has_mask_input[\(index)] is \(flag), expected 0 or 1") }
+            return flag == 1 ? planes[index] : nil
+        }
+    }
+
+    private static func naming(_ set: PromptSet, _ index: Int) -> String {
+        set.name.isEmpty ? "prompt set \(index): " : "prompt set \(index) (\"\(set.name)\"): "
+    }
+
+    private func validate(_ path: String) throws {
+        guard originalSize.height > 0, originalSize.width > 0 else { throw invalidArtifact(path, "original size \(originalSize) is empty") }
+        for (index, set) in sets.enumerated() {
+            if let problem = set.problem() { throw invalidArtifact(path, Self.naming(set, index) + problem) }
+        }
+    }
+}

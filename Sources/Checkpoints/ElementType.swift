@@ -1,0 +1,189 @@
+import TensorMath
+
+/// The stored number formats a checkpoint can hold; every one is converted to Float on load.
+enum ElementType: Sendable {
+    case float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool
+
+    var byteCount: Int {
+        switch self {
+        case .float64, .int64: return 8
+        case .float32, .int32: return 4
+        case .float16, .bfloat16, .int16: return 2
+        case .int8, .uint8, .bool: return 1
+        }
+    }
+
+    /// PyTorch's legacy typed-storage class names, as they appear in pickled persistent ids.
+    init?(torchStorageName name: String) {
+        switch name {
+        case "FloatStorage": self = .float32
+        case "HalfStorage": self = .float16
+        case "BFloat16Storage": self = .bfloat16
+        case "DoubleStorage": self = .float64
+        case "LongStorage": self = .int64
+        case "IntStorage": self = .int32
+        case "ShortStorage": self = .int16
+        case "CharStorage": self = .int8
+        case "ByteStorage": self = .uint8
+        case "BoolStorage": self = .bool
+        default: return nil
+        }
+    }
+
+    /// The dtype names of the safetensors header.
+    init?(safetensorsName name: String) {
+        switch name {
+        case "F32": self = .float32
+        case "F16": self = .float16
+        case "BF16": self = .bfloat16
+        case "F64": self = .float64
+        case "I64": self = .int64
+        case "I32": self = .int32
+        case "I16": self = .int16
+        case "I8": self = .int8
+        case "U8": self = .uint8
+        case "BOOL": self = .bool
+        default: return nil
+        }
+    }
+}
+
+/// IEEE half-precision bits to Float (exact: every half value is a float value).
+@inline(__always)
+func floatFromHalfBits(_ bits: UInt16) -> Float {
+    let sign = UInt32(bits & 0x8000) << 16
+    let exponent = UInt32(bits >> 10) & 0x1f
+    let mantissa = UInt32(bits & 0x3ff)
+    if exponent == 0x1f {  // infinity or NaN
+        return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13))
+    }
+    if exponent == 0 {  // zero or subnormal: mantissa · 2^-24
+        let magnitude = Float(mantissa) * 0x1p-24
+        return sign == 0 ? magnitude : -magnitude
+    }
+    return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
+}
+
+/// Converts `count` elements of `type`, found `stride` elements apart starting at element
+/// `start` of `source`, into consecutive Floats at `destination`.
+func convertElements(_ type: ElementType, from source: UnsafeRawPointer, start: Int, stride: Int,
+                     count: Int, into destination: UnsafeMutablePointer<Float>) {
+    let size = type.byteCount
+    if type == .float32 && stride == 1 {
+        UnsafeMutableRawPointer(destination).copyMemory(from: source + start * size, byteCount: count * size)
+        return
+    }
+    let base = source + start * size
+    let step = stride * size
+    @inline(__always) func convert<Stored>(_: Stored.Type, _ transform: (Stored) -> Float) {
+        for index in 0 ..< count {
+            destination[index] = transform(base.loadUnaligned(fromByteOffset: index * step, as: Stored.self))
+        }
+    }
+    switch type {
+    case .float32: convert(Float.self) { $0 }
+    case .float16: convert(UInt16.self) { floatFromHalfBits(UInt16(littleEndian: $0)) }
+    case .bfloat16: convert(UInt16.self) { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
+    case .float64: convert(Double.self) { Float($0) }
+    case .int64: convert(Int64.self) { Float(Int64(littleEndian: $0)) }
+    case .int32: convert(Int32.self) { Float(Int32(littleEndian: $0)) }
+    case .int16: convert(Int16.self) { Float(Int16(littleEndian: $0)) }
+    case .int8: convert(Int8.self) { Float($0) }
+    case .uint8: convert(UInt8.self) { Float($0) }
+    case .bool: convert(UInt8.self) { $0 == 0 ? 0 : 1 }
+    }
+}
+
+/// A strided window onto a typed storage, as a tensor view describes it (all in elements).
+struct StridedLayout {
+    let offset: Int
+    let shape: [Int]
+    let strides: [Int]
+
+    static func contiguous(_ shape: [Int]) -> StridedLayout {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) {
+            strides[axis] = strides[axis + 1] * shape[axis + 1]
+        }
+        return StridedLayout(offset: 0, shape: shape, strides: strides)
+    }
+
+    /// The element count, or nil when a size is negative, the ranks differ, or it overflows.
+    var elementCount: Int? {
+        guard shape.count == strides.count, offset >= 0 else { return nil }
+        var count = 1
+        for size in shape {
+            guard size >= 0 else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow else { return nil }
+            count = product
+        }
+        return count
+    }
+
+    /// One past the highest storage element the view touches (0 for an empty view),
+    /// or nil when a stride is negative or the arithmetic overflows.
+    var storageExtent: Int? {
+        guard let count = elementCount else { return nil }
+        if count == 0 { return 0 }
+        var last = offset
+        for (size, stride) in zip(shape, strides) {
+            guard stride >= 0 else { return nil }
+            let (reach, overflow) = (size - 1).multipliedReportingOverflow(by: stride)
+            guard !overflow else { return nil }
+            let (sum, overflowSum) = last.addingReportingOverflow(reach)
+            guard !overflowSum else { return nil }
+            last = sum
+        }
+        return last + 1
+    }
+
+    /// The same view with size-1 axes dropped and axes that step through memory as one merged,
+    /// so a contiguous or plainly sliced view becomes one or a few long runs.
+    var simplified: (shape: [Int], strides: [Int]) {
+        var shape: [Int] = []
+        var strides: [Int] = []
+        for (size, stride) in zip(self.shape, self.strides) where size != 1 {
+            if let lastStride = strides.last, lastStride == stride * size {
+                shape[shape.count - 1] *= size
+                strides[strides.count - 1] = stride
+            } else {
+                shape.append(size)
+                strides.append(stride)
+            }
+        }
+        return (shape, strides)
+    }
+}
+
+/// Copies a view of a typed storage into a new contiguous Float tensor. The caller has checked
+/// that `layout.storageExtent` fits inside `storage`.
+func materializeTensor(_ type: ElementType, storage: UnsafeRawBufferPointer, layout: StridedLayout) -> Tensor {
+    Tensor(shape: layout.shape) { output in
+        guard let destination = output.baseAddress, let source = storage.baseAddress else { return }
+        let (shape, strides) = layout.simplified
+        guard let runLength = shape.last, let runStride = strides.last else {
+            convertElements(type, from: source, start: layout.offset, stride: 1, count: 1, into: destination)
+            return
+        }
+        // Walk the outer axes like an odometer; each position starts one run along the last axis.
+        let outerAxes = shape.count - 1
+        var index = [Int](repeating: 0, count: outerAxes)
+        var start = layout.offset
+        var written = 0
+        while written < output.count {
+            convertElements(type, from: source, start: start, stride: runStride, count: runLength,
+                            into: destination + written)
+            written += runLength
+            var axis = outerAxes - 1
+            while axis >= 0 {
+                index[axis] += 1
+                start += strides[axis]
+                if index[axis] < shape[axis] { break }
+                start -= strides[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}

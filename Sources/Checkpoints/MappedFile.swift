@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory, so multi-GB checkpoints are read in place
+/// instead of being copied into a buffer first. Unmapped when released.
+final class MappedFile {
+    let path: String
+    let bytes: UnsafeRawBufferPointer
+
+    init(path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw CheckpointError(path: path, problem: "cannot open: \(systemErrorText())")
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw CheckpointError(path: path, problem: "cannot stat: \(systemErrorText())")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CheckpointError(path: path, problem: "not a regular file")
+        }
+        let size = Int(info.st_size)
+        guard size > 0 else { throw CheckpointError(path: path, problem: "empty file (0 bytes)") }
+        let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
+        guard let base, base != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw CheckpointError(path: path, problem: "cannot map \(grouped(size)) bytes: \(systemErrorText())")
+        }
+        self.path = path
+        self.bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+    }
+
+    func error(_ problem: String) -> CheckpointError {
+        CheckpointError(path: path, problem: problem)
+    }
+}
+
+func systemErrorText() -> String {
+    String(cString: strerror(errno))
+}

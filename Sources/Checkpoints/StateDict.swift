@@ -1,0 +1,64 @@
+import TensorMath
+
+/// Named tensors loaded from a checkpoint, converted to contiguous float32.
+public struct StateDict: Sendable {
+    /// The file the tensors came from (used in error messages).
+    public let source: String
+    /// Tensor names in file order.
+    public let keys: [String]
+    public private(set) var tensors: [String: Tensor]
+
+    /// Builds a state dict from named tensors in order; a repeated name keeps the last tensor.
+    public init(source: String, entries: [(name: String, tensor: Tensor)]) {
+        var keys: [String] = []
+        var tensors: [String: Tensor] = [:]
+        for (name, tensor) in entries {
+            if tensors[name] == nil { keys.append(name) }
+            tensors[name] = tensor
+        }
+        self.source = source
+        self.keys = keys
+        self.tensors = tensors
+    }
+
+    public func tensor(_ name: String) throws -> Tensor {
+        guard let tensor = tensors[name] else {
+            throw CheckpointError(path: source, problem: "no tensor named '\(name)' among its \(keys.count) tensors")
+        }
+        return tensor
+    }
+
+    public func contains(_ name: String) -> Bool { tensors[name] != nil }
+
+    public func shape(_ name: String) -> [Int]? { tensors[name]?.shape }
+
+    /// Total number of elements over all tensors.
+    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
+}
+
+/// Loads a PyTorch zip checkpoint or a safetensors file, recognised by its content.
+public func loadCheckpoint(_ path: String) throws -> StateDict {
+    let file = try MappedFile(path: path)
+    let bytes = file.bytes
+    let zipLocalHeader: [UInt8] = [0x50, 0x4b, 0x03, 0x04]
+    let zipEmptyArchive: [UInt8] = [0x50, 0x4b, 0x05, 0x06]
+    if bytes.starts(with: zipLocalHeader) || bytes.starts(with: zipEmptyArchive) {
+        return try loadPyTorchCheckpoint(file)
+    }
+    // safetensors: an 8-byte little-endian header length, then the JSON header itself. The
+    // format caps headers at 100 MB, so a length of 4 GB or more means this is something else.
+    if bytes.count > 8 && bytes[8] == UInt8(ascii: "{") && bytes.load(as: UInt64.self).littleEndian < 1 << 32 {
+        return try loadSafetensors(file)
+    }
+    let leading = bytes.prefix(8).map { String($0, radix: 16, uppercase: true).leftPadded(to: 2) }.joined(separator: " ")
+    if bytes[0] == 0x80 {
+        throw file.error("a bare pickle (legacy pre-1.6 torch.save format), which is not supported; re-save it with a current PyTorch (zip format)")
+    }
+    throw file.error("not a PyTorch zip checkpoint or safetensors file (starts with bytes \(leading))")
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}

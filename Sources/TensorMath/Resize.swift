@@ -1,0 +1,192 @@
+import Dispatch
+
+// Resizes that reproduce PyTorch's CPU `F.interpolate(..., align_corners=False)` for float32,
+// down to the order of the floating-point operations: PyTorch interpolates along the width
+// first (one float32 value per source row tap), then combines those rows with the height
+// weights, accumulating tap by tap. Doing the same separably gives the same roundings.
+
+/// `F.interpolate(x, (height, width), mode="bilinear", align_corners=False)` without antialiasing.
+/// `x` is [..., H, W]; every leading index (channels, batch) is resized independently.
+public func resizeBilinear(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    resizeSeparable(x, height: height, width: width, taps: ResizeTaps.bilinear)
+}
+
+/// `F.interpolate(x, (height, width), mode="bicubic", align_corners=False)`: Keys cubic with
+/// A = −0.75 and source indices clamped to the border. `x` is [..., H, W].
+public func resizeBicubic(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    resizeSeparable(x, height: height, width: width, taps: ResizeTaps.bicubic)
+}
+
+/// The top-left `height` x `width` corner of every [H, W] plane of `x` ([..., H, W]).
+public func crop(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    precondition(x.rank >= 2, "crop: expected [..., H, W], got \(x.shape)")
+    let inputHeight = x.shape[x.rank - 2], inputWidth = x.shape[x.rank - 1]
+    precondition(height > 0 && width > 0 && height <= inputHeight && width <= inputWidth,
+                 "crop: \(height)x\(width) does not fit in \(x.shape)")
+    let planes = x.count / (inputHeight * inputWidth)
+    return Tensor(shape: Array(x.shape.dropLast(2)) + [height, width]) { output in
+        x.data.withUnsafeBufferPointer { input in
+            for plane in 0..<planes {
+                for row in 0..<height {
+                    let source = input.baseAddress! + (plane * inputHeight + row) * inputWidth
+                    let target = output.baseAddress! + (plane * height + row) * width
+                    target.update(from: source, count: width)
+                }
+            }
+        }
+    }
+}
+
+/// For one axis, the `tapCount` source indices and weights of every output index.
+private struct ResizeTaps {
+    let tapCount: Int  // 2 (linear) or 4 (cubic)
+    var indices: [Int] = []   // [output * tapCount + tap]
+    var weights: [Float] = []
+
+    init(tapCount: Int, outputSize: Int) {
+        self.tapCount = tapCount
+        indices.reserveCapacity(outputSize * tapCount)
+        weights.reserveCapacity(outputSize * tapCount)
+    }
+
+    /// PyTorch's source coordinate for align_corners=False, scale·(i + 0.5) − 0.5, in float32
+    /// with the scale computed as in/out in float32 (no fused multiply-add).
+    private static func sourceCoordinate(_ i: Int, inputSize: Int, outputSize: Int) -> Float {
+        let scale = Float(inputSize) / Float(outputSize)
+        return scale * (Float(i) + 0.5) - 0.5
+    }
+
+    static func bilinear(inputSize: Int, outputSize: Int) -> ResizeTaps {
+        var taps = ResizeTaps(tapCount: 2, outputSize: outputSize)
+        for i in 0..<outputSize {
+            let source = max(sourceCoordinate(i, inputSize: inputSize, outputSize: outputSize), 0)
+            let index = min(Int(source.rounded(.down)), inputSize - 1)
+            let lambda = min(max(source - Float(index), 0), 1)
+            taps.indices += [index, index < inputSize - 1 ? index + 1 : index]
+            taps.weights += [1 - lambda, lambda]
+        }
+        return taps
+    }
+
+    static func bicubic(inputSize: Int, outputSize: Int) -> ResizeTaps {
+        var taps = ResizeTaps(tapCount: 4, outputSize: outputSize)
+        let a: Float = -0.75
+        // Keys' cubic convolution kernel for |x| <= 1 and for 1 < |x| < 2, in PyTorch's form.
+        func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
+        func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        for i in 0..<outputSize {
+            // Not clamped at 0 for cubic: the taps left of the border are clamped instead.
+            let source = sourceCoordinate(i, inputSize: inputSize, outputSize: outputSize)
+            let index = min(Int(source.rounded(.down)), inputSize - 1)
+            let t = min(max(source - Float(index), 0), 1)
+            for tap in 0..<4 {
+                taps.indices.append(min(max(index - 1 + tap, 0), inputSize - 1))
+            }
+            taps.weights += [far(t + 1), near(t), near(1 - t), far(1 - t + 1)]
+        }
+        return taps
+    }
+}
+
+private func resizeSeparable(_ x: Tensor, height: Int, width: Int,
+                             taps makeTaps: (Int, Int) -> ResizeTaps) -> Tensor {
+    precondition(x.rank >= 2, "resize: expected [..., H, W], got \(x.shape)")
+    precondition(height > 0 && width > 0, "resize: target \(height)x\(width) must be positive")
+    let inputHeight = x.shape[x.rank - 2], inputWidth = x.shape[x.rank - 1]
+    precondition(inputHeight > 0 && inputWidth > 0, "resize: empty input \(x.shape)")
+    let planes = x.count / (inputHeight * inputWidth)
+    let outputShape = Array(x.shape.dropLast(2)) + [height, width]
+    // An axis whose size does not change has weights (1, 0…): skipping it is exact for finite values.
+    if height == inputHeight && width == inputWidth { return x }
+
+    let widthPassed: [Float]
+    if width == inputWidth {
+        widthPassed = x.data
+    } else {
+        let columnTaps = makeTaps(inputWidth, width)
+        widthPassed = [Float](unsafeUninitializedCapacity: planes * inputHeight * width) { output, count in
+            x.data.withUnsafeBufferPointer { input in
+                resampleWidth(input.baseAddress!, rows: planes * inputHeight, inputWidth: inputWidth,
+                              taps: columnTaps, outputWidth: width, into: output.baseAddress!)
+            }
+            count = planes * inputHeight * width
+        }
+    }
+    if height == inputHeight { return Tensor(shape: outputShape, data: widthPassed) }
+
+    let rowTaps = makeTaps(inputHeight, height)
+    return Tensor(shape: outputShape) { output in
+        widthPassed.withUnsafeBufferPointer { input in
+            resampleHeight(input.baseAddress!, planes: planes, inputHeight: inputHeight, width: width,
+                           taps: rowTaps, outputHeight: height, into: output.baseAddress!)
+        }
+    }
+}
+
+/// Runs `body` over `0..<count` split into contiguous ranges, on all cores when the work is big enough.
+private func forEachRowRange(count: Int, rowCost: Int, _ body: (Range<Int>) -> Void) {
+    let chunks = min(count, count * rowCost < 1 << 16 ? 1 : 16)
+    if chunks <= 1 { body(0..<count); return }
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        body(count * chunk / chunks ..< count * (chunk + 1) / chunks)
+    }
+}
+
+/// Width pass: output[r, j] = Σ_t input[r, index(j, t)] · weight(j, t), accumulated tap by tap.
+private func resampleWidth(_ input: UnsafePointer<Float>, rows: Int, inputWidth: Int, taps: ResizeTaps,
+                           outputWidth: Int, into output: UnsafeMutablePointer<Float>) {
+    taps.indices.withUnsafeBufferPointer { indexBuffer in
+        taps.weights.withUnsafeBufferPointer { weightBuffer in
+            let indices = indexBuffer.baseAddress!, weights = weightBuffer.baseAddress!
+            forEachRowRange(count: rows, rowCost: outputWidth * taps.tapCount) { range in
+                for r in range {
+                    let source = input + r * inputWidth, target = output + r * outputWidth
+                    // Literal tap counts let the compiler unroll the tap loop.
+                    if taps.tapCount == 2 {
+                        gatherRow(source, tapCount: 2, indices: indices, weights: weights, count: outputWidth, into: target)
+                    } else {
+                        gatherRow(source, tapCount: 4, indices: indices, weights: weights, count: outputWidth, into: target)
+                    }
+                }
+            }
+        }
+    }
+}
+
+@inline(__always)
+private func gatherRow(_ source: UnsafePointer<Float>, tapCount: Int, indices: UnsafePointer<Int>,
+                       weights: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) {
+    for j in 0..<count {
+        let base = j * tapCount
+        var sum = source[indices[base]] * weights[base]
+        for t in 1..<tapCount { sum += source[indices[base + t]] * weights[base + t] }
+        target[j] = sum
+    }
+}
+
+/// Height pass: each output row is a weighted sum of whole width-passed rows, tap by tap.
+private func resampleHeight(_ input: UnsafePointer<Float>, planes: Int, inputHeight: Int, width: Int,
+                            taps: ResizeTaps, outputHeight: Int, into output: UnsafeMutablePointer<Float>) {
+    taps.indices.withUnsafeBufferPointer { indexBuffer in
+        taps.weights.withUnsafeBufferPointer { weightBuffer in
+            let indices = indexBuffer.baseAddress!, weights = weightBuffer.baseAddress!
+            forEachRowRange(count: planes * outputHeight, rowCost: width * taps.tapCount) { range in
+                for outputRow in range {
+                    let plane = input + (outputRow / outputHeight) * inputHeight * width
+                    let base = (outputRow % outputHeight) * taps.tapCount
+                    let target = output + outputRow * width
+                    if taps.tapCount == 2 {
+                        let row0 = plane + indices[base] * width, row1 = plane + indices[base + 1] * width
+                        let w0 = weights[base], w1 = weights[base + 1]
+                        for i in 0..<width { target[i] = row0[i] * w0 + row1[i] * w1 }
+                    } else {
+                        let row0 = plane + indices[base] * width, row1 = plane + indices[base + 1] * width
+                        let row2 = plane + indices[base + 2] * width, row3 = plane + indices[base + 3] * width
+                        let w0 = weights[base], w1 = weights[base + 1], w2 = weights[base + 2], w3 = weights[base + 3]
+                        for i in 0..<width { target[i] = row0[i] * w0 + row1[i] * w1 + row2[i] * w2 + row3[i] * w3 }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Artifacts
+import Imaging
+import SAMModels
+import TensorMath
+import XCTest
+
+/// Tensor-by-tensor parity with ../shared/parity/sam-small (upstream segment-anything, reduced
+/// 4-block encoder, full-size prompt encoder and decoder), through the real `.pth` loader.
+final class SAMParityTests: XCTestCase {
+    struct Fixture {
+        let model: SegmentAnythingModel
+        let reference: HDF5File
+        let trace: [String: Tensor]
+        let embedding: Tensor
+        let geometry: ImageGeometry
+    }
+    nonisolated(unsafe) static var cached: Fixture?
+
+    func fixture() throws -> Fixture {
+        if let cached = Self.cached { return cached }
+        let model = try SegmentAnythingModel(checkpoint: try bundleFile("parity/sam-small/weights.pth"))
+        let reference = try HDF5File(readingAt: try bundleFile("parity/sam-small/parity.h5"))
+        // sam-small stores no decoded photo; its rgb_u8 is byte-identical to efficientsam-vitt's.
+        let photo = try HDF5File(readingAt: try bundleFile("parity/efficientsam-vitt/parity.h5")).readImage("image/rgb_u8")
+        var trace: [String: Tensor] = [:]
+        let (embedding, geometry) = model.encode(photo) { trace[$0] = $1 }
+        let f = Fixture(model: model, reference: reference, trace: trace, embedding: embedding, geometry: geometry)
+        Self.cached = f
+        return f
+    }
+
+    static let cases: [(name: String, multimask: Bool)] = [
+        ("case1_point_multimask", true), ("case2_points_single", false),
+        ("case3_box_single", false), ("case4_point_maskinput_single", false),
+    ]
+
+    func prompt(_ r: HDF5File, _ name: String) throws -> PromptSet {
+        var set = PromptSet()
+        if r.exists("cases/\(name)/points_xy") {
+            set.points = try r.points("cases/\(name)/points_xy")
+            set.labels = try r.readInt32("cases/\(name)/labels").values
+        }
+        if r.exists("cases/\(name)/box_xyxy") {
+            let b = try r.readTensor("cases/\(name)/box_xyxy").data
+            set.box = SIMD4(b[0], b[1], b[2], b[3])
+        }
+        if r.exists("cases/\(name)/mask_input") {
+            set.maskInput = try r.readTensor("cases/\(name)/mask_input")
+        }
+        return set
+    }
+
+    func testArchitectureAndGeometry() throws {
+        let f = try fixture()
+        XCTAssertEqual(f.model.family, .sam)
+        XCTAssertEqual(f.model.encoder.config.depth, 4)
+        XCTAssertEqual(f.model.encoder.config.globalBlocks, [1, 3])
+        XCTAssertEqual(f.model.encoder.config.windowSize, 14)
+        XCTAssertEqual(f.geometry.inputSize.height, 683)
+        XCTAssertEqual(f.geometry.inputSize.width, 1024)
+    }
+
+    func testEncoder() throws {
+        let f = try fixture()
+        let r = f.reference
+        // The preprocessed input is the stored PIL resize, normalised then zero-padded.
+        let resized = try r.readUInt8("image/resized_u8")
+        let input = f.trace["input_preprocessed"]!
+        let mean: [Float] = [123.675, 116.28, 103.53], std: [Float] = [58.395, 57.12, 57.375]
+        var worst: Float = 0
+        for c in 0..<3 {
+            for y in 0..<1024 {
+                for x in 0..<1024 {
+                    let expected = (y < 683) ? (Float(resized.values[(y * 1024 + x) * 3 + c]) - mean[c]) / std[c] : 0
+                    worst = max(worst, abs(input.data[(c * 1024 + y) * 1024 + x] - expected))
+                }
+            }
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-5, "input_preprocessed")
+        assertClose(f.trace["block00_out"]!, try r.readTensor("encoder/block00_out"), 1e-4, "block00_out (windowed)")
+        assertClose(f.trace["block01_out"]!, try r.readTensor("encoder/block01_out"), 1e-4, "block01_out (global)")
+        assertClose(f.embedding, try r.readTensor("encoder/image_embedding"), 1e-4, "image_embedding")
+    }
+
+    func testPromptEncoderAndDecoderFromStoredEmbedding() throws {
+        let f = try fixture()
+        let r = f.reference
+        let storedEmbedding = try r.readTensor("encoder/image_embedding")
+        for (name, multimask) in Self.cases {
+            let input = f.model.modelInput(for: try prompt(r, name), geometry: f.geometry)
+            if r.exists("cases/\(name)/points_transformed") {
+                let ref = try r.points("cases/\(name)/points_transformed")
+                for (a, b) in zip(input.points, ref) {
+                    XCTAssertEqual(a.x, b.x, accuracy: 1e-4, name)
+                    XCTAssertEqual(a.y, b.y, accuracy: 1e-4, name)
+                }
+            }
+            if r.exists("cases/\(name)/box_transformed") {
+                let ref = try r.readTensor("cases/\(name)/box_transformed").data
+                for i in 0..<4 { XCTAssertEqual(input.box![i], ref[i], accuracy: 1e-4, name) }
+            }
+            assertClose(f.model.promptEncoder.sparseEmbedding(input), try r.readTensor("cases/\(name)/sparse_embedding"),
+                        1e-5, "\(name) sparse_embedding")
+            assertClose(f.model.promptEncoder.denseEmbedding(maskInput: input.maskInput)!,
+                        try r.readTensor("cases/\(name)/dense_embedding"), 1e-5, "\(name) dense_embedding")
+            let out = f.model.decode(embedding: storedEmbedding, prompt: input, multimask: multimask)
+            assertClose(out.lowResLogits, try r.readTensor("cases/\(name)/lowres_logits"), 1e-4, "\(name) lowres_logits")
+            assertClose(Tensor(shape: [out.iouPredictions.count], data: out.iouPredictions),
+                        try r.readTensor("cases/\(name)/iou_predictions"), 1e-4, "\(name) iou_predictions")
+        }
+    }
+
+    func testEndToEndMasks() throws {
+        let f = try fixture()
+        let r = f.reference
+        for (name, multimask) in Self.cases {
+            let prediction = f.model.predict(embedding: f.embedding, geometry: f.geometry,
+                                             prompt: try prompt(r, name), multimask: multimask)
+            assertClose(prediction.lowResLogits, try r.readTensor("cases/\(name)/lowres_logits"), 1e-3,
+                        "\(name) lowres_logits end to end")
+            assertClose(Tensor(shape: [prediction.iouPredictions.count], data: prediction.iouPredictions),
+                        try r.readTensor("cases/\(name)/iou_predictions"), 1e-3, "\(name) iou end to end")
+            let refMasks = try r.readUInt8("cases/\(name)/masks")
+            let plane = refMasks.shape[1] * refMasks.shape[2]
+            XCTAssertEqual(prediction.masks.count, refMasks.shape[0])
+            for (i, mask) in prediction.masks.enumerated() {
+                let mismatches = maskMismatches(mask, Array(refMasks.values[i * plane ..< (i + 1) * plane]))
+                // The reference's own fp32 and fp64 runs differ in up to 12 pixels per mask.
+                XCTAssertLessThanOrEqual(mismatches, 40, "\(name) mask \(i): \(mismatches) pixels differ")
+            }
+        }
+    }
+
+    func testAutomaticMaskGenerator() throws {
+        let f = try fixture()
+        let r = f.reference
+        let grid = AutomaticMaskGenerator.pointGrid(side: 8)
+        let refGrid = try r.readDouble("amg/grid_points_01").values
+        for (i, p) in grid.enumerated() {
+            XCTAssertEqual(p.x, refGrid[2 * i], accuracy: 1e-12)
+            XCTAssertEqual(p.y, refGrid[2 * i + 1], accuracy: 1e-12)
+        }
+        var generator = AutomaticMaskGenerator()
+        generator.pointsPerSide = 8
+        generator.predIoUThreshold = 0.75
+        generator.stabilityScoreThreshold = 0.75
+        var firstIoU: [Float] = [], firstStability: [Float] = []
+        let records = generator.generate(model: f.model, embedding: try r.readTensor("encoder/image_embedding"),
+                                         geometry: f.geometry) { iou, stability in
+            if firstIoU.isEmpty { firstIoU = iou; firstStability = stability }
+        }
+        assertClose(Tensor(shape: [64, 3], data: firstIoU), try r.readTensor("amg/first_batch_iou_predictions"), 1e-4,
+                    "first_batch_iou_predictions")
+        let refStability = try r.readTensor("amg/first_batch_stability_scores").data
+        for (a, b) in zip(firstStability, refStability) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+
+        XCTAssertEqual(records.count, try r.shape("amg/out_area")[0])
+        guard let record = records.first else { return }
+        XCTAssertEqual(record.predictedIoU, try r.readTensor("amg/out_predicted_iou").data[0], accuracy: 1e-4)
+        XCTAssertEqual(record.stabilityScore, try r.readTensor("amg/out_stability_score").data[0], accuracy: 1e-4)
+        let box = try r.readTensor("amg/out_bbox_xywh").data.map(Int.init)
+        XCTAssertEqual([record.bboxXYWH[0], record.bboxXYWH[1], record.bboxXYWH[2], record.bboxXYWH[3]], box)
+        let point = try r.readDouble("amg/out_point_coords").values
+        XCTAssertEqual(record.pointCoords.x, point[0], accuracy: 1e-9)
+        XCTAssertEqual(record.pointCoords.y, point[1], accuracy: 1e-9)
+        let refMask = try r.readUInt8("amg/out_masks").values
+        XCTAssertLessThanOrEqual(maskMismatches(record.mask, refMask), 40)
+        let refArea = Int(try r.readTensor("amg/out_area").data[0])
+        XCTAssertLessThanOrEqual(abs(record.area - refArea), 40)
+    }
+}
