@@ -17,8 +17,6 @@ public final class HDF5File {
     private(set) var fileID: hid_t
     private var committed = false
 
-    public var isWritable: Bool { temporaryPath != nil && !committed }
-
     /// Opens an existing file read-only.
     public init(readingAt path: String) throws {
         HDF5Library.prepare()
@@ -56,6 +54,7 @@ public final class HDF5File {
     }
 
     deinit {
+        HDF5Library.prepare()
         if fileID >= 0 { H5Fclose(fileID) }
         if let temporaryPath, !committed { unlink(temporaryPath) }
     }

@@ -1,50 +1,5 @@
 import TensorMath
 
-/// The prompts for one object: points with labels, an optional box and an optional low-res mask input.
-public struct PromptSet: Sendable, Equatable {
-    public static let maskInputShape = [256, 256]
-
-    /// Object name, or "".
-    public var name: String
-    public var points: [Point]
-    /// One per point: 1 foreground, 0 background.
-    public var labels: [Int32]
-    public var box: Box?
-    /// SAM low-resolution logits [256, 256] from an earlier prediction (cascaded refinement).
-    public var maskInput: Tensor?
-
-    public init(name: String = "", points: [Point] = [], labels: [Int32] = [], box: Box? = nil, maskInput: Tensor? = nil) {
-        self.name = name
-        self.points = points
-        self.labels = labels
-        self.box = box
-        self.maskInput = maskInput
-    }
-
-    /// Describes what is wrong, or nil when the set is valid.
-    func problem() -> String? {
-        guard points.count == labels.count else { return "has \(points.count) points but \(labels.count) labels" }
-        if let index = points.firstIndex(where: { !$0.x.isFinite || !$0.y.isFinite }) {
-            return "point \(index) has a non-finite coordinate (\(points[index].x), \(points[index].y))"
-        }
-        if let index = labels.firstIndex(where: { $0 != 0 && $0 != 1 }) {
-            return "point \(index) has label \(labels[index]) (expected 1 foreground or 0 background)"
-        }
-        if let box {
-            guard [box.x0, box.y0, box.x1, box.y1].allSatisfy(\.isFinite) else {
-                return "box has a non-finite coordinate (\(box.x0), \(box.y0), \(box.x1), \(box.y1))"
-            }
-            guard box.x0 <= box.x1, box.y0 <= box.y1 else {
-                return "box (\(box.x0), \(box.y0), \(box.x1), \(box.y1)) has x1 < x0 or y1 < y0"
-            }
-        }
-        if let maskInput, maskInput.shape != Self.maskInputShape {
-            return "mask input has shape \(maskInput.shape), expected \(Self.maskInputShape)"
-        }
-        return nil
-    }
-}
-
 /// Several prompt sets for one image, one per object. Schema "vlsam.prompts" (see docs/artifacts.md).
 /// Points of all sets are stored together (CSR layout): set s owns rows offsets[s]..<offsets[s+1].
 public struct PromptsArtifact: Sendable, Equatable {
@@ -67,7 +22,10 @@ public struct PromptsArtifact: Sendable, Equatable {
         var coordinates = [Float](), labels = [Int32](), offsets: [Int32] = [0]
         var boxes = [Float](), hasBox = [UInt8]()
         for set in sets {
-            for point in set.points { coordinates += [point.x, point.y] }
+            for point in set.points {
+                coordinates.append(point.x)
+                coordinates.append(point.y)
+            }
             labels += set.labels
             offsets.append(Int32(labels.count))
             let box = set.box ?? Box(x0: 0, y0: 0, x1: 0, y1: 0)
@@ -78,13 +36,13 @@ public struct PromptsArtifact: Sendable, Equatable {
         try provenance.write(to: file, schema: Self.schema)
         try file.setSize("original_size", originalSize)
         try file.write(coordinates, shape: [labels.count, 2], to: "points")
-        try file.describe("points", "prompt points (x, y) in original-image pixels, all sets concatenated", layout: "P,xy")
+        try file.describe("points", "prompt points (x, y) in original-image pixels, all sets concatenated")
         try file.write(labels, shape: [labels.count], to: "point_labels")
         try file.describe("point_labels", "label of each point: 1 foreground, 0 background")
         try file.write(offsets, shape: [setCount + 1], to: "set_point_offsets")
         try file.describe("set_point_offsets", "points of set s are rows set_point_offsets[s] ..< set_point_offsets[s+1]")
         try file.write(boxes, shape: [setCount, 4], to: "boxes")
-        try file.describe("boxes", "box (x0, y0, x1, y1) of each set in original-image pixels; zeros where has_box is 0", layout: "S,x0y0x1y1")
+        try file.describe("boxes", "box (x0, y0, x1, y1) of each set in original-image pixels; zeros where has_box is 0")
         try file.write(hasBox, shape: [setCount], to: "has_box")
         try file.describe("has_box", "1 when the set has a box, else 0")
         try file.write(sets.map(\.name), to: "set_names")
@@ -167,6 +125,77 @@ public struct PromptsArtifact: Sendable, Equatable {
         guard originalSize.height > 0, originalSize.width > 0 else { throw invalidArtifact(path, "original size \(originalSize) is empty") }
         for (index, set) in sets.enumerated() {
             if let problem = set.problem() { throw invalidArtifact(path, Self.naming(set, index) + problem) }
+        }
+    }
+}
+
+extension PromptsArtifact {
+    /// A point in original-image pixels: x is the column, y the row.
+    public struct Point: Sendable, Equatable, Hashable {
+        public var x: Float
+        public var y: Float
+        public init(x: Float, y: Float) {
+            self.x = x
+            self.y = y
+        }
+    }
+
+    /// An axis-aligned box in original-image pixels, (x0, y0) top-left and (x1, y1) bottom-right.
+    public struct Box: Sendable, Equatable, Hashable {
+        public var x0: Float
+        public var y0: Float
+        public var x1: Float
+        public var y1: Float
+        public init(x0: Float, y0: Float, x1: Float, y1: Float) {
+            self.x0 = x0
+            self.y0 = y0
+            self.x1 = x1
+            self.y1 = y1
+        }
+    }
+
+    /// The prompts for one object: points with labels, an optional box and an optional low-res mask input.
+    public struct PromptSet: Sendable, Equatable {
+        public static let maskInputShape = [256, 256]
+
+        /// Object name, or "".
+        public var name: String
+        public var points: [Point]
+        /// One per point: 1 foreground, 0 background.
+        public var labels: [Int32]
+        public var box: Box?
+        /// SAM low-resolution logits [256, 256] from an earlier prediction (cascaded refinement).
+        public var maskInput: Tensor?
+
+        public init(name: String = "", points: [Point] = [], labels: [Int32] = [], box: Box? = nil, maskInput: Tensor? = nil) {
+            self.name = name
+            self.points = points
+            self.labels = labels
+            self.box = box
+            self.maskInput = maskInput
+        }
+
+        /// Describes what is wrong, or nil when the set is valid.
+        func problem() -> String? {
+            guard points.count == labels.count else { return "has \(points.count) points but \(labels.count) labels" }
+            if let index = points.firstIndex(where: { !$0.x.isFinite || !$0.y.isFinite }) {
+                return "point \(index) has a non-finite coordinate (\(points[index].x), \(points[index].y))"
+            }
+            if let index = labels.firstIndex(where: { $0 != 0 && $0 != 1 }) {
+                return "point \(index) has label \(labels[index]) (expected 1 foreground or 0 background)"
+            }
+            if let box {
+                guard [box.x0, box.y0, box.x1, box.y1].allSatisfy(\.isFinite) else {
+                    return "box has a non-finite coordinate (\(box.x0), \(box.y0), \(box.x1), \(box.y1))"
+                }
+                guard box.x0 <= box.x1, box.y0 <= box.y1 else {
+                    return "box (\(box.x0), \(box.y0), \(box.x1), \(box.y1)) has x1 < x0 or y1 < y0"
+                }
+            }
+            if let maskInput, maskInput.shape != Self.maskInputShape {
+                return "mask input has shape \(maskInput.shape), expected \(Self.maskInputShape)"
+            }
+            return nil
         }
     }
 }

@@ -1,6 +1,6 @@
 /// The values a torch state-dict pickle is built from. Lists and dicts are classes because
 /// the pickle fills them after they were memoised and possibly shared.
-indirect enum PickleValue {
+enum PickleValue {
     case none
     case bool(Bool)
     case int(Int)

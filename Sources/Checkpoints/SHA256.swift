@@ -78,10 +78,10 @@ public struct SHA256Hasher {
                     var (a, b, c, d, e, f, g, h) = (h0, h1, h2, h3, h4, h5, h6, h7)
                     for index in 0 ..< 64 {
                         let sum1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
-                        let choice = (e & f) ^ (~e & g)
+                        let choice = g ^ (e & (f ^ g))
                         let temp1 = h &+ sum1 &+ choice &+ constants[index] &+ schedule[index]
                         let sum0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
-                        let majority = (a & b) ^ (a & c) ^ (b & c)
+                        let majority = (a & b) | (c & (a | b))
                         let temp2 = sum0 &+ majority
                         (h, g, f, e, d, c, b, a) = (g, f, e, d &+ temp1, c, b, a, temp1 &+ temp2)
                     }

@@ -47,14 +47,15 @@ public func loadCheckpoint(_ path: String) throws -> StateDict {
     }
     // safetensors: an 8-byte little-endian header length, then the JSON header itself. The
     // format caps headers at 100 MB, so a length of 4 GB or more means this is something else.
-    if bytes.count > 8 && bytes[8] == UInt8(ascii: "{") && bytes.load(as: UInt64.self).littleEndian < 1 << 32 {
+    let headerLength = bytes.count > 8 ? UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)) : 0
+    if bytes.count > 8 && bytes[8] == UInt8(ascii: "{") && headerLength < 1 << 32 {
         return try loadSafetensors(file)
     }
-    let leading = bytes.prefix(8).map { String($0, radix: 16, uppercase: true).leftPadded(to: 2) }.joined(separator: " ")
     if bytes[0] == 0x80 {
         throw file.error("a bare pickle (legacy pre-1.6 torch.save format), which is not supported; re-save it with a current PyTorch (zip format)")
     }
-    throw file.error("not a PyTorch zip checkpoint or safetensors file (starts with bytes \(leading))")
+    let leading = bytes.prefix(8).map { String($0, radix: 16, uppercase: true).leftPadded(to: 2) }
+    throw file.error("not a PyTorch zip checkpoint or safetensors file (starts with bytes \(leading.joined(separator: " ")))")
 }
 
 extension String {

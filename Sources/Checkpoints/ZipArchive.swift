@@ -69,7 +69,7 @@ struct ZipArchive {
         let extraLength = Int(try reader.integer(at: entry.localHeaderOffset + 28, as: UInt16.self))
         let dataOffset = entry.localHeaderOffset + 30 + nameLength + extraLength
         guard dataOffset <= file.bytes.count, entry.size <= file.bytes.count - dataOffset else {
-            throw file.error("truncated: zip entry '\(name)' needs bytes up to offset \(grouped(dataOffset + entry.size)) but the file ends at \(grouped(file.bytes.count))")
+            throw file.error("truncated: zip entry '\(name)' needs \(grouped(entry.size)) bytes from offset \(grouped(dataOffset)) but the file ends at \(grouped(file.bytes.count))")
         }
         return UnsafeRawBufferPointer(rebasing: file.bytes[dataOffset ..< dataOffset + entry.size])
     }

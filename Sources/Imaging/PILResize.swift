@@ -38,6 +38,7 @@ private struct PILTaps {
         count = [Int](repeating: 0, count: outputSize)
         weights = [Int32](repeating: 0, count: outputSize * stride)
         var raw = [Double](repeating: 0, count: stride)
+        let inverseFilterScale = 1 / filterScale  // Pillow multiplies by the reciprocal
         for i in 0..<outputSize {
             let center = (Double(i) + 0.5) * scale
             // Int(...) truncates toward zero like Pillow's C cast.
@@ -45,7 +46,7 @@ private struct PILTaps {
             let upper = min(Int(center + support + 0.5), inputSize)
             var sum = 0.0
             for x in lower..<upper {
-                let w = max(0, 1 - abs((Double(x) - center + 0.5) / filterScale))
+                let w = max(0, 1 - abs((Double(x) - center + 0.5) * inverseFilterScale))
                 raw[x - lower] = w
                 sum += w
             }

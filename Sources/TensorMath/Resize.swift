@@ -62,8 +62,10 @@ private struct ResizeTaps {
             let source = max(sourceCoordinate(i, inputSize: inputSize, outputSize: outputSize), 0)
             let index = min(Int(source.rounded(.down)), inputSize - 1)
             let lambda = min(max(source - Float(index), 0), 1)
-            taps.indices += [index, index < inputSize - 1 ? index + 1 : index]
-            taps.weights += [1 - lambda, lambda]
+            taps.indices.append(index)
+            taps.indices.append(index < inputSize - 1 ? index + 1 : index)
+            taps.weights.append(1 - lambda)
+            taps.weights.append(lambda)
         }
         return taps
     }
@@ -82,7 +84,10 @@ private struct ResizeTaps {
             for tap in 0..<4 {
                 taps.indices.append(min(max(index - 1 + tap, 0), inputSize - 1))
             }
-            taps.weights += [far(t + 1), near(t), near(1 - t), far(1 - t + 1)]
+            taps.weights.append(far(t + 1))
+            taps.weights.append(near(t))
+            taps.weights.append(near(1 - t))
+            taps.weights.append(far(1 - t + 1))
         }
         return taps
     }

@@ -1,32 +1,46 @@
 // Vectorised elementwise kernels. Swift does not auto-vectorise calls to libm, and the
 // encoder evaluates hundreds of millions of exponentials (softmax) and error functions (GELU),
-// so these use SIMD16 polynomial approximations accurate to a few ulp.
+// so these use SIMD polynomial approximations accurate to a few ulp. Only operations that
+// lower to vector instructions are used (arithmetic, comparisons, `replacing`): the generic
+// `clamped`, `pointwiseMax` and `rounded` fall back to per-lane code.
 
-public typealias Float16x = SIMD16<Float>
+typealias FloatVector = SIMD8<Float>
+typealias IntVector = SIMD8<Int32>
+let lanes = FloatVector.scalarCount
 
 @inline(__always)
-func simdExp(_ x: Float16x) -> Float16x {
+func clamp(_ x: FloatVector, _ low: Float, _ high: Float) -> FloatVector {
+    let lowered = x.replacing(with: low, where: x .< low)
+    return lowered.replacing(with: high, where: lowered .> high)
+}
+
+@inline(__always)
+func simdExp(_ x: FloatVector) -> FloatVector {
     // exp(x) = 2^n · exp(r), n = round(x / ln2), |r| ≤ ln2/2; degree-6 polynomial for exp(r).
-    let clamped = x.clamped(lowerBound: Float16x(repeating: -87.3), upperBound: Float16x(repeating: 88.3))
-    let n = (clamped * 1.442695040888963).rounded(.toNearestOrEven)
+    // Adding 1.5·2^23 rounds to an integer in the low mantissa bits, which avoids the
+    // (unvectorised) float→int conversion and gives 2^n by integer arithmetic.
+    let magic: Float = 12582912
+    let clamped = clamp(x, -87.3, 88.3)
+    let shifted = clamped * 1.442695040888963 + magic
+    let n = shifted - magic
     let r = clamped - n * 0.693145751953125 - n * 1.428606765330187e-06
-    var p = Float16x(repeating: 1.0 / 720)
+    var p = FloatVector(repeating: 1.0 / 720)
     p = p * r + 1.0 / 120
     p = p * r + 1.0 / 24
     p = p * r + 1.0 / 6
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
-    let exponent = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-    return p * unsafeBitCast(exponent, to: Float16x.self)
+    let exponent = (unsafeBitCast(shifted, to: IntVector.self) &- 0x4B40_0000 &+ 127) &<< 23
+    return p * unsafeBitCast(exponent, to: FloatVector.self)
 }
 
 /// erf(x) as the rational minimax approximation on [-4, 4] (beyond it erf is ±1 in float32).
 @inline(__always)
-func simdErf(_ x: Float16x) -> Float16x {
-    let z = x.clamped(lowerBound: Float16x(repeating: -4), upperBound: Float16x(repeating: 4))
+func simdErf(_ x: FloatVector) -> FloatVector {
+    let z = clamp(x, -4, 4)
     let z2 = z * z
-    var p = Float16x(repeating: -2.72614225801306e-10)
+    var p = FloatVector(repeating: -2.72614225801306e-10)
     p = p * z2 + 2.77068142495902e-08
     p = p * z2 - 2.10102402082508e-06
     p = p * z2 - 5.69250639462346e-05
@@ -34,7 +48,7 @@ func simdErf(_ x: Float16x) -> Float16x {
     p = p * z2 - 2.95459980854025e-03
     p = p * z2 - 1.60960333262415e-02
     p = p * z
-    var q = Float16x(repeating: -1.45660718464996e-05)
+    var q = FloatVector(repeating: -1.45660718464996e-05)
     q = q * z2 - 2.13374055278905e-04
     q = q * z2 - 1.68282697438203e-03
     q = q * z2 - 7.37332916720468e-03
@@ -42,33 +56,33 @@ func simdErf(_ x: Float16x) -> Float16x {
     return p / q
 }
 
-/// Applies `body` to `buffer` sixteen lanes at a time; the tail is padded with zeros.
+/// Applies `body` to `buffer` one vector at a time; the tail is padded with zeros.
 @inline(__always)
-func mapSIMD16(_ buffer: UnsafeMutableBufferPointer<Float>, _ body: (Float16x) -> Float16x) {
+func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, _ body: (FloatVector) -> FloatVector) {
     let n = buffer.count
     guard let base = buffer.baseAddress else { return }
     var i = 0
-    while i + 16 <= n {
-        let v = UnsafeRawPointer(base + i).loadUnaligned(as: Float16x.self)
-        UnsafeMutableRawPointer(base + i).storeBytes(of: body(v), as: Float16x.self)
-        i += 16
+    while i + lanes <= n {
+        let v = UnsafeRawPointer(base + i).loadUnaligned(as: FloatVector.self)
+        UnsafeMutableRawPointer(base + i).storeBytes(of: body(v), as: FloatVector.self)
+        i += lanes
     }
     if i < n {
-        var v = Float16x(repeating: 0)
+        var v = FloatVector(repeating: 0)
         for j in 0..<(n - i) { v[j] = base[i + j] }
         let r = body(v)
         for j in 0..<(n - i) { base[i + j] = r[j] }
     }
 }
 
-/// Sum of a buffer with 16 independent accumulators.
+/// Sum of a buffer with one accumulator per lane.
 @inline(__always)
 func simdSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = Float16x(repeating: 0)
+    var acc = FloatVector(repeating: 0)
     var i = 0
-    while i + 16 <= n {
-        acc += UnsafeRawPointer(p + i).loadUnaligned(as: Float16x.self)
-        i += 16
+    while i + lanes <= n {
+        acc += UnsafeRawPointer(p + i).loadUnaligned(as: FloatVector.self)
+        i += lanes
     }
     var s = acc.sum()
     while i < n { s += p[i]; i += 1 }
@@ -77,11 +91,12 @@ func simdSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
 
 @inline(__always)
 func simdMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = Float16x(repeating: -.infinity)
+    var acc = FloatVector(repeating: -.infinity)
     var i = 0
-    while i + 16 <= n {
-        acc = pointwiseMax(acc, UnsafeRawPointer(p + i).loadUnaligned(as: Float16x.self))
-        i += 16
+    while i + lanes <= n {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: FloatVector.self)
+        acc = acc.replacing(with: v, where: v .> acc)
+        i += lanes
     }
     var m = acc.max()
     while i < n { m = max(m, p[i]); i += 1 }
@@ -93,13 +108,13 @@ func simdMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
 /// Exact GELU, x·½·(1 + erf(x/√2)), as PyTorch's default `nn.GELU()`.
 public func geluInPlace(_ x: inout Tensor) {
     x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD16(buffer) { v in v * 0.5 * (1 + simdErf(v * 0.70710678118654752)) }
+        mapSIMD(buffer) { v in v * 0.5 * (1 + simdErf(v * 0.70710678118654752)) }
     }
 }
 
 public func reluInPlace(_ x: inout Tensor) {
     x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD16(buffer) { v in pointwiseMax(v, Float16x(repeating: 0)) }
+        mapSIMD(buffer) { v in v.replacing(with: 0, where: v .< 0) }
     }
 }
 
@@ -108,7 +123,7 @@ public func relu(_ x: Tensor) -> Tensor { var y = x; reluInPlace(&y); return y }
 
 /// Exponential of every element (exposed for tests of the approximation).
 public func expInPlace(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { mapSIMD16($0, simdExp) }
+    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, simdExp) }
 }
 
 /// Softmax over each row of a row-major [rows, cols] block whose rows are `stride` apart.
@@ -116,10 +131,25 @@ public func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, 
     for r in 0..<rows {
         let row = p + r * stride
         let m = simdMax(row, cols)
-        let buffer = UnsafeMutableBufferPointer(start: row, count: cols)
-        mapSIMD16(buffer) { v in simdExp(v - m) }
-        let inv = 1 / simdSum(row, cols)
-        mapSIMD16(buffer) { v in v * inv }
+        // One pass for exp and its sum, one to scale.
+        var acc = FloatVector(repeating: 0)
+        var i = 0
+        while i + lanes <= cols {
+            let e = simdExp(UnsafeRawPointer(row + i).loadUnaligned(as: FloatVector.self) - m)
+            UnsafeMutableRawPointer(row + i).storeBytes(of: e, as: FloatVector.self)
+            acc += e
+            i += lanes
+        }
+        var sum = acc.sum()
+        while i < cols {
+            var v = FloatVector(repeating: 0)
+            v[0] = row[i] - m
+            row[i] = simdExp(v)[0]
+            sum += row[i]
+            i += 1
+        }
+        let inv = 1 / sum
+        mapSIMD(UnsafeMutableBufferPointer(start: row, count: cols)) { v in v * inv }
     }
 }
 

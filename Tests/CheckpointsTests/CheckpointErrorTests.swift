@@ -93,18 +93,21 @@ final class CheckpointErrorTests: XCTestCase {
     /// Flipping any single byte of a valid checkpoint must give a result or a CheckpointError, never a crash.
     func testEverySingleByteCorruptionFailsCleanly() throws {
         let original = try readBytes(Fixtures.path("views.pth"))
-        let path = scratchDirectory() + "/corrupt.pth"
+        let path = try writeScratchFile("corrupt.pth", original)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
         var failures = 0
         for position in original.indices {
-            var bytes = original
-            bytes[position] ^= 0x5a
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            try handle.seek(toOffset: UInt64(position))
+            try handle.write(contentsOf: [original[position] ^ 0x5a])
             do {
                 _ = try loadCheckpoint(path)
             } catch let error as CheckpointError {
                 failures += 1
                 XCTAssertTrue(error.description.hasPrefix(path + ": "))
             }
+            try handle.seek(toOffset: UInt64(position))
+            try handle.write(contentsOf: [original[position]])
         }
         XCTAssertGreaterThan(failures, 0)
     }

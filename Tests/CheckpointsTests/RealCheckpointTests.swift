@@ -44,9 +44,10 @@ final class RealCheckpointTests: XCTestCase {
             XCTAssertEqual(stateDict.shape(name), shape, name)
         }
         // JSON objects are unordered once parsed, so take the config's order from its text.
-        let configOrder = shapes.keys.sorted {
-            configText.range(of: "\"\($0)\"")!.lowerBound < configText.range(of: "\"\($1)\"")!.lowerBound
+        let textPositions = try shapes.keys.map { name in
+            (name, try XCTUnwrap(configText.range(of: "\"\(name)\"")).lowerBound)
         }
+        let configOrder = textPositions.sorted { $0.1 < $1.1 }.map(\.0)
         XCTAssertEqual(stateDict.keys, configOrder)
         try assertSpotValues(stateDict, relative)
     }

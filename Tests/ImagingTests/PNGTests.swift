@@ -104,7 +104,8 @@ final class PNGTests: XCTestCase {
     // MARK: Damaged files
 
     func testTruncatedPNG() throws {
-        let noise: [UInt8] = (0..<64 * 64 * 3).map { (i: Int) -> UInt8 in UInt8(truncatingIfNeeded: i * 131 + i / 7) }
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<64 * 64 * 3).map { _ in UInt8.random(in: 0...255, using: &generator) }  // incompressible
         let image = RGBImage(width: 64, height: 64, pixels: noise)
         let directory = scratchDirectory()
         let whole = directory + "/whole.png", half = directory + "/half.png"
@@ -114,9 +115,9 @@ final class PNGTests: XCTestCase {
         assertImageError(try decodeImage(atPath: half), path: half, kind: .corrupt, mentioning: "truncated")
     }
 
-    func testCorruptedPNGChecksum() throws {
+    func testCorruptedPNGData() throws {
         var png = HandBuiltPNG.make(width: 2, height: 1, bitDepth: 8, colorType: .gray, rows: [[1, 2]])
-        png[png.count - 12 - 4 - 1] ^= 0xFF  // last IDAT data byte (before its CRC and the 12-byte IEND)
+        png[png.count - 12 - 4 - 1] ^= 0xFF  // last IDAT data byte (zlib checksum), before the CRC and IEND
         let path = scratchDirectory() + "/crc.png"
         try Data(png).write(to: URL(fileURLWithPath: path))
         assertImageError(try decodeImage(atPath: path), path: path, kind: .corrupt)

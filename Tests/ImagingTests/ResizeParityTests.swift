@@ -133,22 +133,24 @@ final class ResizeTests: XCTestCase {
         XCTAssertEqual(y.data, [0, 1, 2, 4, 5, 6, 12, 13, 14, 16, 17, 18])
     }
 
-    /// The decoder's per-prompt postprocess: 3x256x256 → 3x1200x1800.
+    /// The decoder's per-prompt postprocess: 3x256x256 → 3x1200x1800. The bound is on process CPU
+    /// time (all threads), which a busy shared machine disturbs far less than wall time; it guards
+    /// against gross regressions (about 7 ms of CPU is expected), not against scheduling noise.
     func testUpsamplingSpeed() {
         let x = Tensor(shape: [3, 256, 256], data: (0..<3 * 256 * 256).map { Float(($0 * 7919) % 1000) / 100 - 5 })
         for (name, resize) in [("bilinear", resizeBilinear), ("bicubic", resizeBicubic)] {
-            var timings: [Double] = []
-            for _ in 0..<7 {
+            let runs = 7
+            var bestWall = Double.infinity
+            let cpuStart = clock()
+            for _ in 0..<runs {
                 let start = DispatchTime.now()
                 let y = resize(x, 1200, 1800)
-                timings.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
+                bestWall = min(bestWall, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
                 XCTAssertEqual(y.shape, [3, 1200, 1800])
             }
-            // The best of several runs: the machine may be shared, and this guards against
-            // gross regressions (a few ms is expected), not against scheduling noise.
-            let best = timings.min()!
-            print("\(name) 3x256x256 → 3x1200x1800: best \(best) ms, median \(timings.sorted()[timings.count / 2]) ms")
-            XCTAssertLessThan(best, 30, "\(name) is far slower than it should be")
+            let cpuPerRun = Double(clock() - cpuStart) / Double(CLOCKS_PER_SEC) * 1000 / Double(runs)
+            print("\(name) 3x256x256 → 3x1200x1800: best wall \(bestWall) ms, CPU \(cpuPerRun) ms per run")
+            XCTAssertLessThan(cpuPerRun, 30, "\(name) is far slower than it should be")
         }
     }
 }

@@ -1,0 +1,148 @@
+import TensorMath
+
+/// Decoded masks at original resolution with their scores and the prompt set that produced each.
+/// Schema "vlsam.masks" (see docs/artifacts.md).
+public struct MasksArtifact: Sendable, Equatable {
+    public static let schema = ArtifactSchema.masks
+    public static let lowResolutionShape = [256, 256]
+    public static let thresholdRules = [">", ">="]
+    /// Masks are mostly long runs of 0 or 1, so even fast deflate shrinks them a lot.
+    public static let maskCompression = DatasetCompression.gzip(level: 4)
+
+    public var provenance: Provenance
+    /// Height and width of every mask.
+    public var originalSize: ImageSize
+    /// Whether the decoder returned several candidate masks per prompt set.
+    public var multimask: Bool
+    /// Logits above (or at, see `thresholdRule`) this value are foreground.
+    public var maskThreshold: Double
+    /// ">" (SAM) or ">=".
+    public var thresholdRule: String
+    public var embeddingFile: String
+    public var embeddingSHA256: String
+    /// [maskCount, height, width] row-major, 0 or 1.
+    public var masks: [UInt8]
+    /// [maskCount, 256, 256] decoder logits before upsampling.
+    public var lowresLogits: Tensor
+    public var iouPredictions: [Float]
+    public var stabilityScores: [Float]
+    /// Index into `setNames` (the prompt set) of each mask.
+    public var promptSet: [Int32]
+    /// Index of each mask among its prompt set's outputs.
+    public var maskIndex: [Int32]
+    public var setNames: [String]
+
+    public init(provenance: Provenance, originalSize: ImageSize, multimask: Bool, maskThreshold: Double,
+                thresholdRule: String, embeddingFile: String, embeddingSHA256: String, masks: [UInt8],
+                lowresLogits: Tensor, iouPredictions: [Float], stabilityScores: [Float],
+                promptSet: [Int32], maskIndex: [Int32], setNames: [String]) {
+        self.provenance = provenance
+        self.originalSize = originalSize
+        self.multimask = multimask
+        self.maskThreshold = maskThreshold
+        self.thresholdRule = thresholdRule
+        self.embeddingFile = embeddingFile
+        self.embeddingSHA256 = embeddingSHA256
+        self.masks = masks
+        self.lowresLogits = lowresLogits
+        self.iouPredictions = iouPredictions
+        self.stabilityScores = stabilityScores
+        self.promptSet = promptSet
+        self.maskIndex = maskIndex
+        self.setNames = setNames
+    }
+
+    public var maskCount: Int { iouPredictions.count }
+
+    /// The pixels of mask `index`, row-major height x width.
+    public func mask(_ index: Int) -> ArraySlice<UInt8> {
+        let plane = originalSize.height * originalSize.width
+        return masks[index * plane ..< (index + 1) * plane]
+    }
+
+    /// Writes atomically: `path` appears complete or not at all.
+    public func write(to path: String) throws {
+        try validate(path)
+        let count = maskCount, size = originalSize
+        let file = try HDF5File(creatingAt: path)
+        try provenance.write(to: file, schema: Self.schema)
+        try file.setSize("original_size", size)
+        try file.setAttribute("multimask", multimask ? 1 : 0)
+        try file.setAttribute("mask_threshold", maskThreshold)
+        try file.setAttribute("threshold_rule", thresholdRule)
+        try file.setAttribute("embedding_file", embeddingFile)
+        try file.setAttribute("embedding_sha256", embeddingSHA256)
+        try file.write(masks, shape: [count, size.height, size.width], to: "masks",
+                       compression: Self.maskCompression, chunks: [1, size.height, size.width])
+        try file.describe("masks", "binary masks at original resolution (1 foreground), one per chunk", layout: "MHW")
+        try file.write(lowresLogits, to: "lowres_logits")
+        try file.describe("lowres_logits", "decoder mask logits before upsampling and thresholding", layout: "MHW")
+        try file.write(iouPredictions, shape: [count], to: "iou_predictions")
+        try file.describe("iou_predictions", "decoder's predicted IoU of each mask")
+        try file.write(stabilityScores, shape: [count], to: "stability_scores")
+        try file.describe("stability_scores", "SAM stability score: IoU of the masks thresholded at threshold+offset and threshold-offset (offset in parameters)")
+        try file.write(promptSet, shape: [count], to: "prompt_set")
+        try file.describe("prompt_set", "index into set_names of the prompt set that produced each mask")
+        try file.write(maskIndex, shape: [count], to: "mask_index")
+        try file.describe("mask_index", "index of each mask among its prompt set's outputs")
+        try file.write(setNames, to: "set_names")
+        try file.describe("set_names", "object name of each prompt set, or empty")
+        try file.commit()
+    }
+
+    public static func read(from path: String) throws -> MasksArtifact {
+        let file = try HDF5File(readingAt: path)
+        try requireSchema(file, schema)
+        let provenance = try Provenance.read(from: file)
+        let size = try file.requiredSize("original_size")
+        let count = try file.requireShape("masks", [("M", nil), ("H", size.height), ("W", size.width)])[0]
+        try file.requireShape("lowres_logits", [("M", count), ("h", lowResolutionShape[0]), ("w", lowResolutionShape[1])])
+        for name in ["iou_predictions", "stability_scores", "prompt_set", "mask_index"] {
+            try file.requireShape(name, [("M", count)])
+        }
+        let multimask = try file.requiredInt("multimask")
+        guard multimask == 0 || multimask == 1 else { throw file.invalid("root attribute \"multimask\" is \(multimask), expected 0 or 1") }
+        let artifact = MasksArtifact(
+            provenance: provenance, originalSize: size, multimask: multimask == 1,
+            maskThreshold: try file.requiredDouble("mask_threshold"),
+            thresholdRule: try file.requiredChoice("threshold_rule", among: thresholdRules),
+            embeddingFile: try file.requiredString("embedding_file"),
+            embeddingSHA256: try file.requiredString("embedding_sha256"),
+            masks: try file.readUInt8("masks").values,
+            lowresLogits: try file.readTensor("lowres_logits"),
+            iouPredictions: try file.readTensor("iou_predictions").data,
+            stabilityScores: try file.readTensor("stability_scores").data,
+            promptSet: try file.readInt32("prompt_set").values,
+            maskIndex: try file.readInt32("mask_index").values,
+            setNames: try file.readStrings("set_names"))
+        try artifact.validate(path)
+        return artifact
+    }
+
+    private func validate(_ path: String) throws {
+        let count = maskCount, plane = originalSize.height * originalSize.width
+        guard originalSize.height > 0, originalSize.width > 0 else { throw invalidArtifact(path, "original size \(originalSize) is empty") }
+        guard masks.count == count * plane else {
+            throw invalidArtifact(path, "\(masks.count) mask bytes do not make \(count) masks of \(originalSize)")
+        }
+        guard lowresLogits.shape == [count] + Self.lowResolutionShape else {
+            throw invalidArtifact(path, "low-res logits have shape \(lowresLogits.shape), expected \([count] + Self.lowResolutionShape)")
+        }
+        guard stabilityScores.count == count, promptSet.count == count, maskIndex.count == count else {
+            throw invalidArtifact(path, "per-mask arrays disagree: \(count) IoU predictions, \(stabilityScores.count) stability scores, \(promptSet.count) prompt_set and \(maskIndex.count) mask_index entries")
+        }
+        if let index = promptSet.firstIndex(where: { !(0..<Int32(setNames.count)).contains($0) }) {
+            throw invalidArtifact(path, "mask \(index) refers to prompt set \(promptSet[index]) but there are \(setNames.count) sets")
+        }
+        if let index = maskIndex.firstIndex(where: { $0 < 0 }) {
+            throw invalidArtifact(path, "mask \(index) has negative mask_index \(maskIndex[index])")
+        }
+        let nonBinary = masks.withUnsafeBufferPointer { pixels in pixels.firstIndex { $0 > 1 } }
+        if let position = nonBinary {
+            throw invalidArtifact(path, "mask \(position / plane) holds the value \(masks[position]); masks must be 0 or 1")
+        }
+        guard maskThreshold.isFinite, Self.thresholdRules.contains(thresholdRule) else {
+            throw invalidArtifact(path, "threshold \(maskThreshold) with rule \"\(thresholdRule)\" is invalid (rule must be > or >=)")
+        }
+    }
+}
