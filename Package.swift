@@ -33,15 +33,16 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimise),
         .target(name: "Artifacts", dependencies: ["CHDF5", "TensorMath"], swiftSettings: optimise),
         .target(name: "SAMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging"], swiftSettings: optimise),
+        // Stage logic between files and models; the executables only parse arguments.
+        .target(name: "Pipeline", dependencies: ["SAMModels", "Artifacts", "Imaging", "Checkpoints"],
+                swiftSettings: optimise),
 
         // One thin executable per stage.
         .executableTarget(name: "vlsam-encode", dependencies: [
-            "SAMModels", "Artifacts", "Imaging", "Checkpoints",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-decode", dependencies: [
-            "SAMModels", "Artifacts", "Imaging", "Checkpoints",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks live outside the test suite.
         .executableTarget(name: "vlsam-bench", dependencies: [
@@ -55,7 +56,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Artifacts", "TensorMath", "TestSupport"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Artifacts", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Artifacts", "Pipeline", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

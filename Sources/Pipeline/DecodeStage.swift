@@ -1,0 +1,130 @@
+import Artifacts
+import Checkpoints
+import Foundation
+import Imaging
+import SAMModels
+import TensorMath
+
+/// Mask decoding: a `vlsam.embedding` artifact plus prompt sets → `vlsam.masks` artifact.
+/// The embedding is read once and shared by every prompt set (the SamPredictor pattern).
+public struct DecodeStage {
+    public struct Parameters: Codable {
+        public var multimask: Bool
+        public var prompts: String
+        public var promptSets: Int
+        public var stabilityOffset: Float
+    }
+
+    public let loaded: LoadedModel
+
+    public init(checkpoint: String) throws {
+        loaded = try LoadedModel(checkpoint: checkpoint)
+    }
+
+    /// Reads an embedding and checks it was made by this model.
+    public func embedding(at path: String) throws -> EmbeddingArtifact {
+        let artifact = try EmbeddingArtifact.read(from: path)
+        let model = loaded.model
+        guard artifact.family == model.family.rawValue, artifact.provenance.modelName == model.name else {
+            throw StageError(path, "embedding was made by \(artifact.provenance.modelName) (\(artifact.family)), " +
+                             "but the checkpoint \(loaded.checkpointPath) is \(model.name) (\(model.family.rawValue))")
+        }
+        if artifact.embedding.hasNonFinite { throw StageError(path, "image_embedding contains NaN or infinity") }
+        return artifact
+    }
+
+    /// Decodes every prompt set and writes the masks artifact atomically; optionally one PNG per mask.
+    /// - promptSource: where the prompts came from ("command line" or a prompts file), for provenance.
+    @discardableResult
+    public func run(embeddingPath: String, sets: [PromptsArtifact.PromptSet], promptSource: String,
+                    multimask: Bool, output: String, pngDirectory: String? = nil,
+                    progress: ((Int, Int) -> Void)? = nil) throws -> MasksArtifact {
+        let embedding = try self.embedding(at: embeddingPath)
+        let model = loaded.model
+        let geometry = embedding.geometry
+        guard !sets.isEmpty else { throw StageError(promptSource, "no prompt sets to decode") }
+
+        var masks: [UInt8] = [], logits: [Float] = [], iou: [Float] = [], stability: [Float] = []
+        var setIndex: [Int32] = [], maskIndex: [Int32] = []
+        let stabilityOffset: Float = 1
+        for (s, set) in sets.enumerated() {
+            let prompt = try modelPrompt(set, index: s, source: promptSource)
+            let prediction = model.predict(embedding: embedding.embedding, geometry: geometry, prompt: prompt,
+                                           multimask: multimask, stabilityOffset: stabilityOffset)
+            for (k, mask) in prediction.masks.enumerated() {
+                masks += mask
+                setIndex.append(Int32(s))
+                maskIndex.append(Int32(k))
+            }
+            logits += prediction.lowResLogits.data
+            iou += prediction.iouPredictions
+            stability += prediction.stabilityScores
+            progress?(s + 1, sets.count)
+        }
+        let parameters = Parameters(multimask: multimask, prompts: promptSource, promptSets: sets.count,
+                                    stabilityOffset: stabilityOffset)
+        let provenance = Provenance(
+            producer: "vlsam-decode", modelName: model.name,
+            checkpointPath: loaded.checkpointPath, checkpointSHA256: loaded.checkpointSHA256,
+            sourceImage: embedding.provenance.sourceImage, sourceImageSHA256: embedding.provenance.sourceImageSHA256,
+            parameters: try Provenance.json(parameters))
+        let artifact = MasksArtifact(
+            provenance: provenance, originalSize: embedding.originalSize, multimask: multimask, maskThreshold: 0,
+            thresholdRule: model.thresholdRule, embeddingFile: embeddingPath,
+            embeddingSHA256: try sha256Hex(ofFile: embeddingPath), masks: masks,
+            lowresLogits: Tensor(shape: [iou.count, 256, 256], data: logits), iouPredictions: iou,
+            stabilityScores: stability, promptSet: setIndex, maskIndex: maskIndex, setNames: sets.map(\.name))
+        try artifact.write(to: output)
+        if let pngDirectory { try writePNGs(artifact, to: pngDirectory, stem: output) }
+        return artifact
+    }
+
+    /// Checks a prompt set and converts it to the model's form.
+    func modelPrompt(_ set: PromptsArtifact.PromptSet, index: Int, source: String) throws -> PromptSet {
+        let what = "prompt set \(index)\(set.name.isEmpty ? "" : " (\(set.name))")"
+        guard !set.points.isEmpty || set.box != nil else {
+            throw StageError(source, "\(what) has neither points nor a box")
+        }
+        guard set.points.count == set.labels.count else {
+            throw StageError(source, "\(what) has \(set.points.count) points but \(set.labels.count) labels")
+        }
+        let coordinates = set.points.flatMap { [$0.x, $0.y] } + (set.box.map { [$0.x0, $0.y0, $0.x1, $0.y1] } ?? [])
+        guard coordinates.allSatisfy(\.isFinite) else { throw StageError(source, "\(what) has a NaN or infinite coordinate") }
+        guard set.labels.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+            throw StageError(source, "\(what) has a label other than 0 (background) or 1 (foreground)")
+        }
+        if let maskInput = set.maskInput {
+            guard loaded.model.family == .sam else {
+                throw StageError(source, "\(what) has a mask input, but \(loaded.model.name) takes no mask prompt")
+            }
+            guard !maskInput.hasNonFinite else { throw StageError(source, "\(what) mask input contains NaN or infinity") }
+        }
+        return PromptSet(points: set.points.map { SIMD2($0.x, $0.y) }, labels: set.labels,
+                         box: set.box.map { SIMD4($0.x0, $0.y0, $0.x1, $0.y1) },
+                         maskInput: set.maskInput?.reshaped([1, 256, 256]))
+    }
+
+    func writePNGs(_ artifact: MasksArtifact, to directory: String, stem output: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let base = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
+        for m in 0..<artifact.maskCount {
+            let path = (directory as NSString).appendingPathComponent(
+                "\(base)_set\(artifact.promptSet[m])_mask\(artifact.maskIndex[m]).png")
+            try writeMaskPNG(Array(artifact.mask(m)), width: artifact.originalSize.width,
+                             height: artifact.originalSize.height, to: path)
+        }
+    }
+}
+
+/// The low-resolution logits of one mask of a masks artifact, as a SAM mask prompt [256, 256].
+/// Without an index, the mask with the highest predicted IoU.
+public func maskInput(fromMasksArtifact path: String, index: Int? = nil) throws -> Tensor {
+    let masks = try MasksArtifact.read(from: path)
+    guard masks.maskCount > 0 else { throw StageError(path, "holds no masks to use as mask input") }
+    let chosen = index ?? masks.iouPredictions.indices.max { masks.iouPredictions[$0] < masks.iouPredictions[$1] }!
+    guard chosen >= 0 && chosen < masks.maskCount else {
+        throw StageError(path, "mask index \(chosen) is out of range (it holds \(masks.maskCount) masks)")
+    }
+    let plane = 256 * 256
+    return Tensor(shape: [256, 256], data: Array(masks.lowresLogits.data[chosen * plane ..< (chosen + 1) * plane]))
+}

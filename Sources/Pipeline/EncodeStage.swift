@@ -1,0 +1,51 @@
+import Artifacts
+import Checkpoints
+import Foundation
+import Imaging
+import SAMModels
+
+/// Image encoding: photo → `vlsam.embedding` artifact.
+public struct EncodeStage {
+    public struct Parameters: Codable {
+        public var resize: String
+        public var modelInputSize: Int
+    }
+
+    public let loaded: LoadedModel
+
+    public init(checkpoint: String) throws {
+        loaded = try LoadedModel(checkpoint: checkpoint)
+    }
+
+    /// Encodes one photo and writes its artifact atomically.
+    public func run(image imagePath: String, output: String) throws {
+        let image = try decodeImage(atPath: imagePath)
+        let model = loaded.model
+        let (embedding, geometry) = model.encode(image)
+        if embedding.hasNonFinite {
+            throw StageError(imagePath, "the image embedding contains NaN or infinity (corrupt checkpoint \(loaded.checkpointPath)?)")
+        }
+        let parameters = Parameters(resize: model.resizeDescription, modelInputSize: geometry.modelInputSize)
+        let provenance = Provenance(
+            producer: "vlsam-encode", modelName: model.name,
+            checkpointPath: loaded.checkpointPath, checkpointSHA256: loaded.checkpointSHA256,
+            sourceImage: imagePath, sourceImageSHA256: try sha256Hex(ofFile: imagePath),
+            parameters: try Provenance.json(parameters))
+        let artifact = EmbeddingArtifact(
+            provenance: provenance, family: model.family.rawValue,
+            originalSize: ImageSize(height: geometry.originalSize.height, width: geometry.originalSize.width),
+            inputSize: ImageSize(height: geometry.inputSize.height, width: geometry.inputSize.width),
+            modelInputSize: geometry.modelInputSize, resize: model.resizeDescription,
+            pixelMean: model.pixelMean.map(Double.init), pixelStd: model.pixelStd.map(Double.init),
+            pixelScale: model.pixelScale, embedding: embedding)
+        try artifact.write(to: output)
+    }
+}
+
+extension EmbeddingArtifact {
+    /// The geometry decoding needs, as the model types spell it.
+    public var geometry: ImageGeometry {
+        ImageGeometry(originalSize: (originalSize.height, originalSize.width),
+                      inputSize: (inputSize.height, inputSize.width), modelInputSize: modelInputSize)
+    }
+}

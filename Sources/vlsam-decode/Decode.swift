@@ -1,0 +1,117 @@
+import ArgumentParser
+import Artifacts
+import Foundation
+import Pipeline
+import TensorMath
+
+@main
+struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vlsam-decode",
+        abstract: "Decode masks from a vlsam.embedding artifact and point/box/mask prompts into a vlsam.masks artifact.",
+        discussion: """
+        Coordinates are in original-image pixels. One prompt set from the command line:
+          vlsam-decode --checkpoint CKPT --embedding truck.h5 --output masks.h5 --point 500,375,1 --multimask
+          vlsam-decode --checkpoint CKPT --embedding truck.h5 --output box.h5 --box 425,600,700,875
+        Cascaded refinement (SAM): feed the best low-res logits of an earlier result back as mask input:
+          vlsam-decode ... --point 500,375,1 --mask-input masks.h5 --output refined.h5
+        Many prompt sets (one per object) from a vlsam.prompts artifact; the embedding is reused for all:
+          vlsam-decode --checkpoint CKPT --embedding truck.h5 --prompts prompts.h5 --output masks.h5
+        """)
+
+    @Option(help: "The checkpoint that made the embedding.")
+    var checkpoint: String
+
+    @Option(help: "vlsam.embedding artifact from vlsam-encode.")
+    var embedding: String
+
+    @Option(help: "Output vlsam.masks artifact.")
+    var output: String
+
+    @Option(name: .customLong("point"), help: ArgumentHelp("A point prompt X,Y,LABEL (label 1 foreground, 0 background); repeatable.",
+                                                         valueName: "x,y,label"))
+    var points: [String] = []
+
+    @Option(help: ArgumentHelp("A box prompt X0,Y0,X1,Y1.", valueName: "x0,y0,x1,y1"))
+    var box: String?
+
+    @Option(help: "A vlsam.masks artifact whose low-res logits become the mask prompt (SAM only).")
+    var maskInput: String?
+
+    @Option(help: "Which mask of --mask-input to use (default: highest predicted IoU).")
+    var maskInputIndex: Int?
+
+    @Option(help: "vlsam.prompts artifact with one prompt set per object (instead of --point/--box).")
+    var prompts: String?
+
+    @Flag(help: "Return 3 masks per prompt set instead of 1.")
+    var multimask = false
+
+    @Option(help: "Also write every mask as a PNG (0/255) into this directory.")
+    var pngDir: String?
+
+    @Option(help: "Threads for the dense math (default: all cores).")
+    var threads: Int?
+
+    mutating func validate() throws {
+        let commandLinePrompt = !points.isEmpty || box != nil
+        if prompts != nil && (commandLinePrompt || maskInput != nil) {
+            throw ValidationError("give either --prompts or --point/--box/--mask-input, not both")
+        }
+        if prompts == nil && !commandLinePrompt {
+            throw ValidationError("give a prompt: --point, --box or --prompts")
+        }
+    }
+
+    func run() throws {
+        if let threads { setBLASThreads(threads) }
+        do {
+            let stage = try DecodeStage(checkpoint: checkpoint)
+            let sets: [PromptsArtifact.PromptSet]
+            let source: String
+            if let prompts {
+                sets = try PromptsArtifact.read(from: prompts).sets
+                source = prompts
+            } else {
+                sets = [try commandLineSet()]
+                source = "command line"
+            }
+            let start = Date()
+            let result = try stage.run(embeddingPath: embedding, sets: sets, promptSource: source,
+                                       multimask: multimask, output: output, pngDirectory: pngDir)
+            report(String(format: "%@: %d masks from %d prompt sets (%@, %.2f s)", output, result.maskCount, sets.count,
+                          stage.loaded.model.name, Date().timeIntervalSince(start)))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            report("vlsam-decode: \(oneLine(error))")
+            throw ExitCode.failure
+        }
+    }
+
+    func commandLineSet() throws -> PromptsArtifact.PromptSet {
+        var set = PromptsArtifact.PromptSet(name: "")
+        for text in points {
+            let v = try numbers(text, count: 3, option: "--point")
+            guard v[2] == 0 || v[2] == 1 else { throw ValidationError("--point \(text): the label must be 0 or 1") }
+            set.points.append(.init(x: v[0], y: v[1]))
+            set.labels.append(Int32(v[2]))
+        }
+        if let box {
+            let v = try numbers(box, count: 4, option: "--box")
+            set.box = .init(x0: v[0], y0: v[1], x1: v[2], y1: v[3])
+        }
+        if let maskInput {
+            set.maskInput = try Pipeline.maskInput(fromMasksArtifact: maskInput, index: maskInputIndex)
+        }
+        return set
+    }
+
+    func numbers(_ text: String, count: Int, option: String) throws -> [Float] {
+        let parts = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == count, parts.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+            throw ValidationError("\(option) \(text): expected \(count) comma-separated numbers")
+        }
+        return parts.map { $0! }
+    }
+}
