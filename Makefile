@@ -39,4 +39,4 @@ clean: ## remove build products and unfinished downloads (keeps weights/)
 	rm -f weights/*.part
 
 # Batch pipeline
-# Targets that run the stage executables over a set of images go here.
+include pipelines/sam.mk

@@ -43,11 +43,11 @@ struct ViTBlock {
         let dim = config.embedDim
         norm1 = try LayerNorm(w.scoped("norm1"), eps: 1e-6)
         norm2 = try LayerNorm(w.scoped("norm2"), eps: 1e-6)
-        qkv = try Linear(w.scoped("attn.qkv"))
-        proj = try Linear(w.scoped("attn.proj"))
+        qkv = try Linear(w.scoped("attn.qkv"), shape: [3 * dim, dim])
+        proj = try Linear(w.scoped("attn.proj"), shape: [dim, dim])
         let mlpNames = config.family == .sam ? ("lin1", "lin2") : ("fc1", "fc2")
-        fc1 = try Linear(w.scoped("mlp." + mlpNames.0))
-        fc2 = try Linear(w.scoped("mlp." + mlpNames.1))
+        fc1 = try Linear(w.scoped("mlp." + mlpNames.0), shape: [4 * dim, dim])
+        fc2 = try Linear(w.scoped("mlp." + mlpNames.1), shape: [dim, 4 * dim])
         heads = config.heads
         window = config.globalBlocks.contains(index) ? 0 : config.windowSize
         if config.family == .sam {
@@ -58,10 +58,6 @@ struct ViTBlock {
         } else {
             relPosH = nil
             relPosW = nil
-        }
-        guard qkv.weight.shape == [3 * dim, dim] else {
-            throw CheckpointError(path: w.stateDict.source,
-                                  problem: "tensor '\(w.prefix)attn.qkv.weight' has shape \(qkv.weight.shape), expected \([3 * dim, dim])")
         }
     }
 

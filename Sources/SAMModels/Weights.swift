@@ -32,8 +32,9 @@ struct Linear {
     let weight: Tensor
     let bias: Tensor?
 
-    init(_ w: WeightReader, bias hasBias: Bool = true) throws {
-        weight = try w("weight")
+    /// `shape`, when given, is the expected [out, in].
+    init(_ w: WeightReader, shape: [Int]? = nil, bias hasBias: Bool = true) throws {
+        weight = try w("weight", shape: shape)
         bias = hasBias ? try w("bias", shape: [weight.shape[0]]) : nil
     }
 

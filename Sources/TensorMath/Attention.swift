@@ -1,13 +1,13 @@
-import Foundation
-
 /// Adds position-dependent terms to one block of attention logits before the softmax:
 /// `scores` holds `rows` query rows (starting at query `rowStart`) × all keys, rows `ld` apart.
+/// Called concurrently for different blocks.
 public typealias AttentionLogitBias = (_ head: Int, _ rowStart: Int, _ rows: Int,
                                        _ scores: UnsafeMutablePointer<Float>, _ ld: Int) -> Void
 
-/// Queries processed per block. 256 queries × 4096 keys is 4 MB of logits: the scores of
-/// a 4096-token global attention are never materialised for all queries or heads at once.
-public let attentionQueryChunk = 256
+/// Attention logits held per worker thread, in floats: queries are processed in blocks of
+/// `attentionScoreBudget / keys` rows (all of them when that is more), so the logits of a
+/// 4096-token global attention are never materialised for all queries or heads at once.
+public let attentionScoreBudget = 256 * 4096
 
 /// Multi-head scaled dot-product attention on token-major matrices.
 ///
@@ -21,50 +21,40 @@ public func multiHeadAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int,
     precondition(k.shape[1] == qWidth && v.shape[0] == nk, "attention: q \(q.shape) k \(k.shape) v \(v.shape)")
     let dk = qWidth / heads, dv = vWidth / heads
     let alpha = scale ?? 1 / Float(dk).squareRoot()
-    let chunk = min(attentionQueryChunk, nq)
-    var scores = [Float](repeating: 0, count: chunk * nk)
+    let blockRows = max(1, min(nq, attentionScoreBudget / max(nk, 1)))
+    let blocksPerHead = (nq + blockRows - 1) / blockRows
+    let items = heads * blocksPerHead
+    // Per worker: the logits of one block, then the reciprocal row sums of its softmax.
+    let scratchSize = blockRows * (nk + 1)
+    let scratchCount = min(items, computeThreads()) * scratchSize
+    var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
     return Tensor(shape: [nq, vWidth]) { out in
         q.data.withUnsafeBufferPointer { pq in
         k.data.withUnsafeBufferPointer { pk in
         v.data.withUnsafeBufferPointer { pv in
-        scores.withUnsafeMutableBufferPointer { ps in
-            let s = ps.baseAddress!
-            for h in 0..<heads {
-                for start in stride(from: 0, to: nq, by: chunk) {
-                    let rows = min(chunk, nq - start)
-                    gemm(transB: true, m: rows, n: nk, k: dk, alpha: alpha,
-                         a: pq.baseAddress! + start * qWidth + h * dk, lda: qWidth,
-                         b: pk.baseAddress! + h * dk, ldb: qWidth,
-                         c: s, ldc: nk)
-                    logitBias?(h, start, rows, s, nk)
-                    softmaxRowsParallel(s, rows: rows, cols: nk)
-                    gemm(m: rows, n: dv, k: nk,
-                         a: s, lda: nk, b: pv.baseAddress! + h * dv, ldb: vWidth,
-                         c: out.baseAddress! + start * vWidth + h * dv, ldc: vWidth)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            // Each (head, query block) runs start to finish on one thread: the products stay
+            // single-threaded, and no thread waits for another between them.
+            parallelFor(items) { worker, item in
+                let head = item / blocksPerHead, start = (item % blocksPerHead) * blockRows
+                let rows = min(blockRows, nq - start)
+                let scores = buffer.baseAddress! + worker * scratchSize
+                let inverseSums = scores + blockRows * nk
+                singleThreadedGEMM(transB: true, m: rows, n: nk, k: dk, alpha: alpha,
+                                   a: pq.baseAddress! + start * qWidth + head * dk, lda: qWidth,
+                                   b: pk.baseAddress! + head * dk, ldb: qWidth,
+                                   c: scores, ldc: nk)
+                logitBias?(head, start, rows, scores, nk)
+                exponentiateRows(scores, rows: rows, cols: nk, stride: nk, inverseSums: inverseSums)
+                // Normalising the dv-wide product instead of the nk-wide probabilities saves a pass.
+                let result = out.baseAddress! + start * vWidth + head * dv
+                singleThreadedGEMM(m: rows, n: dv, k: nk,
+                                   a: scores, lda: nk, b: pv.baseAddress! + head * dv, ldb: vWidth,
+                                   c: result, ldc: vWidth)
+                for r in 0..<rows {
+                    scaleInPlace(result + r * vWidth, count: dv, by: inverseSums[r])
                 }
             }
         }}}}
     }
-}
-
-/// Softmax of large blocks split across the cores (OpenBLAS is idle meanwhile).
-func softmaxRowsParallel(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-    let workers = rows * cols >= 1 << 16 ? ProcessInfo.processInfo.activeProcessorCount : 1
-    if workers <= 1 {
-        softmaxRows(p, rows: rows, cols: cols, stride: cols)
-        return
-    }
-    let perWorker = (rows + workers - 1) / workers
-    let base = UnsafeSendablePointer(p)
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let first = w * perWorker
-        let count = min(perWorker, rows - first)
-        if count > 0 { softmaxRows(base.pointer + first * cols, rows: count, cols: cols, stride: cols) }
-    }
-}
-
-/// Lets a raw pointer cross into `concurrentPerform` workers that write disjoint ranges.
-public struct UnsafeSendablePointer: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<Float>
-    public init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }

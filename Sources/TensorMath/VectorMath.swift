@@ -32,7 +32,8 @@ func simdExp(_ x: FloatVector) -> FloatVector {
     p = p * r + 1
     p = p * r + 1
     let exponent = (unsafeBitCast(shifted, to: IntVector.self) &- 0x4B40_0000 &+ 127) &<< 23
-    return p * unsafeBitCast(exponent, to: FloatVector.self)
+    // Below the clamp the result is 0 (not exp(−87.3)), so −∞ works as a mask.
+    return (p * unsafeBitCast(exponent, to: FloatVector.self)).replacing(with: 0, where: x .< -87.3)
 }
 
 /// erf(x) as the rational minimax approximation on [-4, 4] (beyond it erf is ±1 in float32).
@@ -56,22 +57,36 @@ func simdErf(_ x: FloatVector) -> FloatVector {
     return p / q
 }
 
-/// Applies `body` to `buffer` one vector at a time; the tail is padded with zeros.
+/// The first `count` elements at `p` (all lanes when `count` ≥ `lanes`), `padding` elsewhere.
 @inline(__always)
-func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, _ body: (FloatVector) -> FloatVector) {
-    let n = buffer.count
-    guard let base = buffer.baseAddress else { return }
-    var i = 0
-    while i + lanes <= n {
-        let v = UnsafeRawPointer(base + i).loadUnaligned(as: FloatVector.self)
-        UnsafeMutableRawPointer(base + i).storeBytes(of: body(v), as: FloatVector.self)
-        i += lanes
+func loadVector(_ p: UnsafePointer<Float>, count: Int, padding: Float = 0) -> FloatVector {
+    if count >= lanes { return UnsafeRawPointer(p).loadUnaligned(as: FloatVector.self) }
+    var v = FloatVector(repeating: padding)
+    for j in 0..<count { v[j] = p[j] }
+    return v
+}
+
+/// Stores the first `count` lanes of `v` (all when `count` ≥ `lanes`).
+@inline(__always)
+func storeVector(_ v: FloatVector, to p: UnsafeMutablePointer<Float>, count: Int) {
+    if count >= lanes {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: FloatVector.self)
+    } else {
+        for j in 0..<count { p[j] = v[j] }
     }
-    if i < n {
-        var v = FloatVector(repeating: 0)
-        for j in 0..<(n - i) { v[j] = base[i + j] }
-        let r = body(v)
-        for j in 0..<(n - i) { base[i + j] = r[j] }
+}
+
+/// Applies `body` to `buffer` one vector at a time, split over threads when the buffer is large;
+/// `cost` is roughly the operations `body` spends per element.
+@inline(__always)
+func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, cost: Int, _ body: (FloatVector) -> FloatVector) {
+    guard let base = buffer.baseAddress else { return }
+    let vectors = (buffer.count + lanes - 1) / lanes
+    parallelRanges(vectors, unitCost: cost * lanes) { range in
+        for vector in range {
+            let i = vector * lanes, n = min(lanes, buffer.count - i)
+            storeVector(body(loadVector(base + i, count: n)), to: base + i, count: n)
+        }
     }
 }
 
@@ -80,27 +95,34 @@ func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, _ body: (FloatVector) 
 func simdSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = FloatVector(repeating: 0)
     var i = 0
-    while i + lanes <= n {
-        acc += UnsafeRawPointer(p + i).loadUnaligned(as: FloatVector.self)
+    while i < n {
+        acc += loadVector(p + i, count: n - i)
         i += lanes
     }
-    var s = acc.sum()
-    while i < n { s += p[i]; i += 1 }
-    return s
+    return acc.sum()
 }
 
 @inline(__always)
 func simdMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = FloatVector(repeating: -.infinity)
     var i = 0
-    while i + lanes <= n {
-        let v = UnsafeRawPointer(p + i).loadUnaligned(as: FloatVector.self)
+    while i < n {
+        let v = loadVector(p + i, count: n - i, padding: -.infinity)
         acc = acc.replacing(with: v, where: v .> acc)
         i += lanes
     }
-    var m = acc.max()
-    while i < n { m = max(m, p[i]); i += 1 }
-    return m
+    return acc.max()
+}
+
+/// p[0..<count] *= factor.
+@inline(__always)
+func scaleInPlace(_ p: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+    var i = 0
+    while i < count {
+        let n = min(lanes, count - i)
+        storeVector(loadVector(p + i, count: n) * factor, to: p + i, count: n)
+        i += lanes
+    }
 }
 
 // MARK: - Activations (in place)
@@ -108,13 +130,13 @@ func simdMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
 /// Exact GELU, x·½·(1 + erf(x/√2)), as PyTorch's default `nn.GELU()`.
 public func geluInPlace(_ x: inout Tensor) {
     x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD(buffer) { v in v * 0.5 * (1 + simdErf(v * 0.70710678118654752)) }
+        mapSIMD(buffer, cost: 30) { v in v * 0.5 * (1 + simdErf(v * 0.70710678118654752)) }
     }
 }
 
 public func reluInPlace(_ x: inout Tensor) {
     x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD(buffer) { v in v.replacing(with: 0, where: v .< 0) }
+        mapSIMD(buffer, cost: 2) { v in v.replacing(with: 0, where: v .< 0) }
     }
 }
 
@@ -123,33 +145,38 @@ public func relu(_ x: Tensor) -> Tensor { var y = x; reluInPlace(&y); return y }
 
 /// Exponential of every element (exposed for tests of the approximation).
 public func expInPlace(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, simdExp) }
+    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, cost: 25, simdExp) }
+}
+
+/// Replaces every row of a [rows, cols] block (rows `stride` apart) by exp(x − max of the row)
+/// and writes the reciprocal of each row's sum to `inverseSums`: a softmax whose final scaling
+/// is left to the caller, who may apply it to a smaller product instead.
+func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int,
+                      inverseSums: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let row = p + r * stride
+        let rowMax = simdMax(row, cols)
+        var sum = FloatVector(repeating: 0)
+        var i = 0
+        while i < cols {
+            let n = min(lanes, cols - i)
+            // Padding lanes hold −∞, whose exponential is 0.
+            let e = simdExp(loadVector(row + i, count: n, padding: -.infinity) - rowMax)
+            storeVector(e, to: row + i, count: n)
+            sum += e
+            i += lanes
+        }
+        inverseSums[r] = 1 / sum.sum()
+    }
 }
 
 /// Softmax over each row of a row-major [rows, cols] block whose rows are `stride` apart.
 public func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int) {
     for r in 0..<rows {
         let row = p + r * stride
-        let m = simdMax(row, cols)
-        // One pass for exp and its sum, one to scale.
-        var acc = FloatVector(repeating: 0)
-        var i = 0
-        while i + lanes <= cols {
-            let e = simdExp(UnsafeRawPointer(row + i).loadUnaligned(as: FloatVector.self) - m)
-            UnsafeMutableRawPointer(row + i).storeBytes(of: e, as: FloatVector.self)
-            acc += e
-            i += lanes
-        }
-        var sum = acc.sum()
-        while i < cols {
-            var v = FloatVector(repeating: 0)
-            v[0] = row[i] - m
-            row[i] = simdExp(v)[0]
-            sum += row[i]
-            i += 1
-        }
-        let inv = 1 / sum
-        mapSIMD(UnsafeMutableBufferPointer(start: row, count: cols)) { v in v * inv }
+        var inverseSum: Float = 0
+        exponentiateRows(row, rows: 1, cols: cols, stride: stride, inverseSums: &inverseSum)
+        scaleInPlace(row, count: cols, by: inverseSum)
     }
 }
 

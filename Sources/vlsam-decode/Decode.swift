@@ -41,6 +41,9 @@ struct Decode: ParsableCommand {
     @Option(help: "Which mask of --mask-input to use (default: highest predicted IoU).")
     var maskInputIndex: Int?
 
+    @Flag(help: "One foreground point at the image centre (a smoke-test prompt when there are no prompts yet).")
+    var centerPoint = false
+
     @Option(help: "vlsam.prompts artifact with one prompt set per object (instead of --point/--box).")
     var prompts: String?
 
@@ -54,12 +57,12 @@ struct Decode: ParsableCommand {
     var threads: Int?
 
     mutating func validate() throws {
-        let commandLinePrompt = !points.isEmpty || box != nil
+        let commandLinePrompt = !points.isEmpty || box != nil || centerPoint
         if prompts != nil && (commandLinePrompt || maskInput != nil) {
             throw ValidationError("give either --prompts or --point/--box/--mask-input, not both")
         }
         if prompts == nil && !commandLinePrompt {
-            throw ValidationError("give a prompt: --point, --box or --prompts")
+            throw ValidationError("give a prompt: --point, --box, --center-point or --prompts")
         }
     }
 
@@ -91,6 +94,11 @@ struct Decode: ParsableCommand {
 
     func commandLineSet() throws -> PromptsArtifact.PromptSet {
         var set = PromptsArtifact.PromptSet(name: "")
+        if centerPoint {
+            let size = try EmbeddingArtifact.read(from: embedding).originalSize
+            set.points.append(.init(x: Float(size.width) / 2, y: Float(size.height) / 2))
+            set.labels.append(1)
+        }
         for text in points {
             let v = try numbers(text, count: 3, option: "--point")
             guard v[2] == 0 || v[2] == 1 else { throw ValidationError("--point \(text): the label must be 0 or 1") }

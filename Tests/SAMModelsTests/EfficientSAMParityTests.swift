@@ -7,25 +7,8 @@ import XCTest
 /// Tensor-by-tensor parity with ../shared/parity/efficientsam-vitt (upstream EfficientSAM ViT-T
 /// with seeded random weights), through the real `.pt` loader.
 final class EfficientSAMParityTests: XCTestCase {
-    struct Fixture {
-        let model: SegmentAnythingModel
-        let reference: HDF5File
-        let trace: [String: Tensor]
-        let embedding: Tensor
-        let geometry: ImageGeometry
-    }
-    nonisolated(unsafe) static var cached: Fixture?
-
-    /// Loads the model and runs the encoder once for all tests of this class.
-    func fixture() throws -> Fixture {
-        if let cached = Self.cached { return cached }
-        let model = try SegmentAnythingModel(checkpoint: try bundleFile("parity/efficientsam-vitt/weights.pt"))
-        let reference = try HDF5File(readingAt: try bundleFile("parity/efficientsam-vitt/parity.h5"))
-        var trace: [String: Tensor] = [:]
-        let (embedding, geometry) = model.encode(try reference.readImage("image/rgb_u8")) { trace[$0] = $1 }
-        let f = Fixture(model: model, reference: reference, trace: trace, embedding: embedding, geometry: geometry)
-        Self.cached = f
-        return f
+    func fixture() throws -> EncodedBundle {
+        try EncodedBundle.load("efficientsam-vitt", checkpoint: "weights.pt")
     }
 
     static let cases = ["case0_point", "case1_points", "case2_box"]

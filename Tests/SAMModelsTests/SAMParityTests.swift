@@ -7,26 +7,8 @@ import XCTest
 /// Tensor-by-tensor parity with ../shared/parity/sam-small (upstream segment-anything, reduced
 /// 4-block encoder, full-size prompt encoder and decoder), through the real `.pth` loader.
 final class SAMParityTests: XCTestCase {
-    struct Fixture {
-        let model: SegmentAnythingModel
-        let reference: HDF5File
-        let trace: [String: Tensor]
-        let embedding: Tensor
-        let geometry: ImageGeometry
-    }
-    nonisolated(unsafe) static var cached: Fixture?
-
-    func fixture() throws -> Fixture {
-        if let cached = Self.cached { return cached }
-        let model = try SegmentAnythingModel(checkpoint: try bundleFile("parity/sam-small/weights.pth"))
-        let reference = try HDF5File(readingAt: try bundleFile("parity/sam-small/parity.h5"))
-        // sam-small stores no decoded photo; its rgb_u8 is byte-identical to efficientsam-vitt's.
-        let photo = try HDF5File(readingAt: try bundleFile("parity/efficientsam-vitt/parity.h5")).readImage("image/rgb_u8")
-        var trace: [String: Tensor] = [:]
-        let (embedding, geometry) = model.encode(photo) { trace[$0] = $1 }
-        let f = Fixture(model: model, reference: reference, trace: trace, embedding: embedding, geometry: geometry)
-        Self.cached = f
-        return f
+    func fixture() throws -> EncodedBundle {
+        try EncodedBundle.load("sam-small", checkpoint: "weights.pth")
     }
 
     static let cases: [(name: String, multimask: Bool)] = [
