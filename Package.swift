@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimise),
         .target(name: "Artifacts", dependencies: ["CHDF5", "TensorMath"], swiftSettings: optimise),
         .target(name: "SAMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging"], swiftSettings: optimise),
+        .target(name: "Tokenizers", swiftSettings: optimise),
+        .target(name: "VLMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging", "Tokenizers"],
+                swiftSettings: optimise),
         // Stage logic between files and models; the executables only parse arguments.
         .target(name: "Pipeline", dependencies: ["SAMModels", "Artifacts", "Imaging", "Checkpoints"],
                 swiftSettings: optimise),
@@ -56,6 +59,8 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Artifacts", "TensorMath", "TestSupport"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Artifacts", "TestSupport"]),
+        .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Pipeline", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

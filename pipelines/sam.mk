@@ -23,6 +23,8 @@ EMBEDDINGS := $(STEMS:%=$(OUT)/embeddings/%.embedding.h5)
 MASKS := $(STEMS:%=$(OUT)/masks/%.masks.h5)
 
 .PHONY: segment stage-programs
+# Embeddings are results in their own right (decoding reuses them), not intermediates to delete.
+.SECONDARY: $(EMBEDDINGS)
 segment: $(MASKS) ## encode and decode every photo in IMAGE_DIR into OUT (resumable)
 	@echo "segment: $(words $(MASKS)) photos from $(IMAGE_DIR) → $(OUT) with $(CHECKPOINT)"
 

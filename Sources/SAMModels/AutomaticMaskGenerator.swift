@@ -40,13 +40,14 @@ public struct AutomaticMaskGenerator {
                          onBatch: (([Float], [Float]) -> Void)? = nil) -> [Record] {
         let (h, w) = geometry.originalSize
         let points = Self.pointGrid(side: pointsPerSide).map { $0 * SIMD2(Double(w), Double(h)) }
+        let prepared = model.prepare(embedding: embedding, geometry: geometry)
         var candidates: [(record: Record, box: SIMD4<Int>)] = []
         for batchStart in stride(from: 0, to: points.count, by: pointsPerBatch) {
             var batchIoU: [Float] = [], batchStability: [Float] = []
             for point in points[batchStart ..< min(batchStart + pointsPerBatch, points.count)] {
                 let prompt = PromptSet(points: [SIMD2(Float(point.x), Float(point.y))], labels: [1])
-                let prediction = model.predict(embedding: embedding, geometry: geometry, prompt: prompt,
-                                               multimask: true, stabilityOffset: stabilityScoreOffset)
+                let prediction = model.predict(prepared, prompt: prompt, multimask: true,
+                                               stabilityOffset: stabilityScoreOffset)
                 batchIoU += prediction.iouPredictions
                 batchStability += prediction.stabilityScores
                 for (i, mask) in prediction.masks.enumerated()

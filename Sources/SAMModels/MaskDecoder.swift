@@ -15,8 +15,19 @@ struct DecoderAttention {
     }
 
     func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
-        outProj(multiHeadAttention(q: qProj(q), k: kProj(k), v: vProj(v), heads: heads))
+        attend(projectedQ: qProj(q), projectedK: kProj(k), projectedV: vProj(v))
     }
+
+    /// The attention on inputs already through their projections.
+    func attend(projectedQ: Tensor, projectedK: Tensor, projectedV: Tensor) -> Tensor {
+        outProj(multiHeadAttention(q: projectedQ, k: projectedK, v: projectedV, heads: heads))
+    }
+}
+
+/// A block's projections of the image tokens, which depend on the image but not on the prompt.
+struct ImageProjections {
+    /// Keys and values of the token-to-image attention, queries of the image-to-token attention.
+    let crossKeys: Tensor, crossValues: Tensor, imageQueries: Tensor
 }
 
 /// One block of the two-way transformer: tokens attend to themselves and to the image, and the
@@ -48,7 +59,15 @@ struct TwoWayBlock {
         skipFirstLayerPE = first
     }
 
-    func callAsFunction(queries: inout Tensor, keys: inout Tensor, queryPE: Tensor, keyPE: Tensor) {
+    func projections(keys: Tensor, keysWithPE: Tensor) -> ImageProjections {
+        ImageProjections(crossKeys: tokenToImage.kProj(keysWithPE), crossValues: tokenToImage.vProj(keys),
+                         imageQueries: imageToToken.qProj(keysWithPE))
+    }
+
+    /// `image`, when given, holds `projections` of the incoming keys (the first block's are
+    /// computed once per image).
+    func callAsFunction(queries: inout Tensor, keys: inout Tensor, queryPE: Tensor, keyPE: Tensor,
+                        image: ImageProjections? = nil) {
         switch (family, skipFirstLayerPE) {
         case (.sam, true):
             // SAM's first layer replaces the queries with the attention output.
@@ -65,14 +84,17 @@ struct TwoWayBlock {
         }
         queries = norm1(queries)
 
-        let keysWithPE = keys + keyPE
-        addInPlace(&queries, tokenToImage(q: queries + queryPE, k: keysWithPE, v: keys))
+        let image = image ?? projections(keys: keys, keysWithPE: keys + keyPE)
+        addInPlace(&queries, tokenToImage.attend(projectedQ: tokenToImage.qProj(queries + queryPE),
+                                                 projectedK: image.crossKeys, projectedV: image.crossValues))
         queries = norm2(queries)
 
         addInPlace(&queries, mlp(queries))
         queries = norm3(queries)
 
-        addInPlace(&keys, imageToToken(q: keysWithPE, k: queries + queryPE, v: queries))
+        let tokensWithPE = queries + queryPE
+        addInPlace(&keys, imageToToken.attend(projectedQ: image.imageQueries, projectedK: imageToToken.kProj(tokensWithPE),
+                                              projectedV: imageToToken.vProj(queries)))
         keys = norm4(keys)
     }
 }
@@ -83,6 +105,18 @@ public struct DecoderOutput: Sendable {
     public var lowResLogits: Tensor
     /// [C] predicted IoU.
     public var iouPredictions: [Float]
+}
+
+/// The decoder's image-side input, prepared once per image and reused for every prompt set
+/// (SamPredictor's `set_image`): the image tokens and the first block's projections of them.
+public struct DecoderImage: Sendable {
+    /// [64·64, 256] token-major image embedding, plus the dense prompt embedding (SAM).
+    let keys: Tensor
+    /// [64·64, 256] token-major dense positional encoding.
+    let keyPE: Tensor
+    let firstBlock: ImageProjections
+    /// Side of the square token grid (64).
+    let side: Int
 }
 
 /// Two-way transformer and mask head shared by SAM and EfficientSAM, with their differences:
@@ -140,23 +174,37 @@ public struct MaskDecoder {
         iouHead = try mlp("iou_prediction_head")
     }
 
+    /// Token-major image tokens and first-block projections for `imageEmbedding` [256, 64, 64]
+    /// (plus SAM's `dense` prompt embedding); `keyPE` is the dense PE as [64·64, 256].
+    func prepareImage(imageEmbedding: Tensor, dense: Tensor?, keyPE: Tensor) -> DecoderImage {
+        let dim = imageEmbedding.shape[0], side = imageEmbedding.shape[1]
+        var source = imageEmbedding
+        if let dense { addInPlace(&source, dense) }
+        let keys = transpose2D(source.reshaped([dim, side * side]))
+        return DecoderImage(keys: keys, keyPE: keyPE, firstBlock: blocks[0].projections(keys: keys, keysWithPE: keys + keyPE),
+                            side: side)
+    }
+
     /// Predicts masks for one prompt set.
     /// - imageEmbedding: [256, 64, 64]; dense: SAM's dense prompt embedding (added to it);
     ///   imagePE: the dense positional encoding; sparse: [T, 256] prompt tokens.
     public func callAsFunction(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor?,
                                multimask: Bool) -> DecoderOutput {
-        let dim = 256, side = imageEmbedding.shape[1], pixels = side * side
-        var tokenData = iouToken.data + maskTokens.data + sparse.data
-        let tokens = Tensor(shape: [1 + maskTokenCount + sparse.shape[0], dim], data: tokenData)
-        tokenData = []
+        let keyPE = transpose2D(imagePE.reshaped([imagePE.shape[0], imagePE.count / imagePE.shape[0]]))
+        return self(image: prepareImage(imageEmbedding: imageEmbedding, dense: dense, keyPE: keyPE),
+                    sparse: sparse, multimask: multimask)
+    }
 
-        var source = imageEmbedding
-        if let dense { addInPlace(&source, dense) }
-        var keys = transpose2D(source.reshaped([dim, pixels]))
-        let keyPE = transpose2D(imagePE.reshaped([dim, pixels]))
+    /// Predicts masks for one prompt set against a prepared image; sparse: [T, 256] prompt tokens.
+    func callAsFunction(image: DecoderImage, sparse: Tensor, multimask: Bool) -> DecoderOutput {
+        let dim = 256, side = image.side
+        let tokens = Tensor(shape: [1 + maskTokenCount + sparse.shape[0], dim],
+                            data: iouToken.data + maskTokens.data + sparse.data)
+        var keys = image.keys
+        let keyPE = image.keyPE
         var queries = tokens
-        for block in blocks {
-            block(queries: &queries, keys: &keys, queryPE: tokens, keyPE: keyPE)
+        for (i, block) in blocks.enumerated() {
+            block(queries: &queries, keys: &keys, queryPE: tokens, keyPE: keyPE, image: i == 0 ? image.firstBlock : nil)
         }
         addInPlace(&queries, finalAttention(q: queries + tokens, k: keys + keyPE, v: keys))
         queries = finalNorm(queries)

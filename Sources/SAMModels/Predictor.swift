@@ -67,12 +67,29 @@ extension SegmentAnythingModel {
         }
     }
 
+    /// Does the prompt-independent part of decoding once, for many prompt sets on one image.
+    public func prepare(embedding: Tensor, geometry: ImageGeometry) -> PreparedEmbedding {
+        PreparedEmbedding(embedding: embedding, geometry: geometry,
+                          decoderImage: decoderImage(embedding: embedding, maskInput: nil))
+    }
+
+    /// Low-resolution masks and IoU for one prompt set against a prepared embedding.
+    public func decode(_ prepared: PreparedEmbedding, prompt: EncodedPromptInput, multimask: Bool) -> DecoderOutput {
+        // A mask prompt changes SAM's dense embedding, and with it the image tokens.
+        let image = prompt.maskInput == nil
+            ? prepared.decoderImage : decoderImage(embedding: prepared.embedding, maskInput: prompt.maskInput)
+        return maskDecoder(image: image, sparse: promptEncoder.sparseEmbedding(prompt), multimask: multimask)
+    }
+
     /// Low-resolution masks and IoU for one prompt set against a precomputed embedding.
     public func decode(embedding: Tensor, prompt: EncodedPromptInput, multimask: Bool) -> DecoderOutput {
-        let sparse = promptEncoder.sparseEmbedding(prompt)
-        let dense = promptEncoder.denseEmbedding(maskInput: prompt.maskInput)
-        return maskDecoder(imageEmbedding: embedding, imagePE: densePE, sparse: sparse, dense: dense,
-                           multimask: multimask)
+        maskDecoder(image: decoderImage(embedding: embedding, maskInput: prompt.maskInput),
+                    sparse: promptEncoder.sparseEmbedding(prompt), multimask: multimask)
+    }
+
+    private func decoderImage(embedding: Tensor, maskInput: Tensor?) -> DecoderImage {
+        maskDecoder.prepareImage(imageEmbedding: embedding, dense: promptEncoder.denseEmbedding(maskInput: maskInput),
+                                 keyPE: densePETokens)
     }
 
     /// Resamples low-resolution logits [C, 256, 256] to the original image, as the family does:
@@ -91,47 +108,89 @@ extension SegmentAnythingModel {
     }
 
     /// Full prediction for one prompt set: logits, IoU, binary masks and stability scores.
-    public func predict(embedding: Tensor, geometry: ImageGeometry, prompt: PromptSet, multimask: Bool,
+    public func predict(_ prepared: PreparedEmbedding, prompt: PromptSet, multimask: Bool,
                         stabilityOffset: Float = 1) -> MaskPrediction {
-        let output = decode(embedding: embedding, prompt: modelInput(for: prompt, geometry: geometry),
-                            multimask: multimask)
+        let geometry = prepared.geometry
+        let output = decode(prepared, prompt: modelInput(for: prompt, geometry: geometry), multimask: multimask)
         let logits = upsample(output.lowResLogits, geometry: geometry)
         let plane = geometry.originalSize.height * geometry.originalSize.width
         var masks: [[UInt8]] = []
         var stability: [Float] = []
         logits.data.withUnsafeBufferPointer { p in
             for c in 0..<output.iouPredictions.count {
-                let channel = UnsafeBufferPointer(rebasing: p[c * plane ..< (c + 1) * plane])
-                masks.append(threshold(channel))
-                stability.append(stabilityScore(channel, offset: stabilityOffset))
+                let (mask, score) = binarise(UnsafeBufferPointer(rebasing: p[c * plane ..< (c + 1) * plane]),
+                                             stabilityOffset: stabilityOffset)
+                masks.append(mask)
+                stability.append(score)
             }
         }
         return MaskPrediction(lowResLogits: output.lowResLogits, iouPredictions: output.iouPredictions,
                               stabilityScores: stability, masks: masks)
     }
 
+    /// `predict` for a single prompt set; for several on one image, `prepare` the embedding once.
+    public func predict(embedding: Tensor, geometry: ImageGeometry, prompt: PromptSet, multimask: Bool,
+                        stabilityOffset: Float = 1) -> MaskPrediction {
+        predict(prepare(embedding: embedding, geometry: geometry), prompt: prompt, multimask: multimask,
+                stabilityOffset: stabilityOffset)
+    }
+
     /// Binary mask: logits > 0 (SAM) or ≥ 0 (EfficientSAM).
     public func threshold(_ logits: UnsafeBufferPointer<Float>) -> [UInt8] {
-        let inclusive = family == .efficientSAM
-        return [UInt8](unsafeUninitializedCapacity: logits.count) { out, count in
-            if inclusive {
-                for i in 0..<logits.count { out[i] = logits[i] >= 0 ? 1 : 0 }
-            } else {
-                for i in 0..<logits.count { out[i] = logits[i] > 0 ? 1 : 0 }
-            }
-            count = logits.count
-        }
+        binarise(logits, stabilityOffset: 1).mask
     }
+
+    /// The binary mask and the stability score of one logit plane, in one pass over the pixels,
+    /// split into blocks over the cores.
+    func binarise(_ logits: UnsafeBufferPointer<Float>, stabilityOffset: Float) -> (mask: [UInt8], stability: Float) {
+        let blockSize = 1 << 16, blocks = (logits.count + blockSize - 1) / blockSize
+        let inclusive = family == .efficientSAM
+        var counts = [(intersection: Int, union: Int)](repeating: (0, 0), count: blocks)
+        let mask = [UInt8](unsafeUninitializedCapacity: logits.count) { mask, initialised in
+            counts.withUnsafeMutableBufferPointer { blockCounts in
+                parallelFor(blocks) { _, block in
+                    let start = block * blockSize, count = min(blockSize, logits.count - start)
+                    let p = logits.baseAddress! + start, out = mask.baseAddress! + start
+                    if inclusive {
+                        for i in 0..<count { out[i] = p[i] >= 0 ? 1 : 0 }
+                    } else {
+                        for i in 0..<count { out[i] = p[i] > 0 ? 1 : 0 }
+                    }
+                    blockCounts[block] = stabilityCounts(p, count: count, offset: stabilityOffset)
+                }
+            }
+            initialised = logits.count
+        }
+        let union = counts.reduce(0) { $0 + $1.union }
+        return (mask, union == 0 ? 0 : Float(counts.reduce(0) { $0 + $1.intersection }) / Float(union))
+    }
+}
+
+/// An image embedding prepared for decoding (SamPredictor's `set_image`): `prepare` it once,
+/// then `predict` or `decode` any number of prompt sets against it.
+public struct PreparedEmbedding: Sendable {
+    public let embedding: Tensor
+    public let geometry: ImageGeometry
+    let decoderImage: DecoderImage
+}
+
+/// Pixels above +offset and above −offset: the intersection and union of SAM's stability score.
+@inline(__always)
+private func stabilityCounts(_ logits: UnsafePointer<Float>, count: Int, offset: Float,
+                             threshold: Float = 0) -> (intersection: Int, union: Int) {
+    var intersection = 0, union = 0
+    let high = threshold + offset, low = threshold - offset
+    for i in 0..<count {
+        intersection &+= logits[i] > high ? 1 : 0
+        union &+= logits[i] > low ? 1 : 0
+    }
+    return (intersection, union)
 }
 
 /// SAM's stability score: the IoU between the masks thresholded at +offset and −offset,
 /// i.e. count(logits > offset) / count(logits > −offset).
 public func stabilityScore(_ logits: UnsafeBufferPointer<Float>, offset: Float, threshold: Float = 0) -> Float {
-    var intersection = 0, union = 0
-    let high = threshold + offset, low = threshold - offset
-    for v in logits {
-        intersection += v > high ? 1 : 0
-        union += v > low ? 1 : 0
-    }
+    guard let base = logits.baseAddress else { return 0 }
+    let (intersection, union) = stabilityCounts(base, count: logits.count, offset: offset, threshold: threshold)
     return union == 0 ? 0 : Float(intersection) / Float(union)
 }

@@ -33,6 +33,8 @@ public struct SegmentAnythingModel {
     public let maskDecoder: MaskDecoder
     /// `get_dense_pe()`, computed once per model.
     public let densePE: Tensor
+    /// `densePE` token-major, [64·64, 256], as the decoder consumes it.
+    let densePETokens: Tensor
 
     /// Builds the model from a checkpoint whose tensors determine family and size.
     public init(stateDict: StateDict) throws {
@@ -44,6 +46,7 @@ public struct SegmentAnythingModel {
         promptEncoder = try PromptEncoder(w.scoped("prompt_encoder"), family: config.family)
         maskDecoder = try MaskDecoder(w.scoped("mask_decoder"), family: config.family)
         densePE = promptEncoder.densePositionalEncoding()
+        densePETokens = transpose2D(densePE.reshaped([densePE.shape[0], densePE.count / densePE.shape[0]]))
     }
 
     public init(checkpoint path: String) throws {

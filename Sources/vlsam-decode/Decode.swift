@@ -80,8 +80,11 @@ struct Decode: ParsableCommand {
                 source = "command line"
             }
             let start = Date()
+            let step = max(sets.count / 10, 1)
             let result = try stage.run(embeddingPath: embedding, sets: sets, promptSource: source,
-                                       multimask: multimask, output: output, pngDirectory: pngDir)
+                                       multimask: multimask, output: output, pngDirectory: pngDir) { done, total in
+                if total >= 20 && (done % step == 0 || done == total) { report("decoded \(done)/\(total) prompt sets") }
+            }
             report(String(format: "%@: %d masks from %d prompt sets (%@, %.2f s)", output, result.maskCount, sets.count,
                           stage.loaded.model.name, Date().timeIntervalSince(start)))
         } catch let error as ValidationError {

@@ -1,0 +1,141 @@
+import Checkpoints
+import Foundation
+import TensorMath
+
+/// The result of greedy decoding.
+public struct Generation: Sendable {
+    /// Generated ids (including the stop token when one ended generation).
+    public var tokens: [Int]
+    public var stoppedAtStopToken: Bool
+    /// Length of the prompt the generation continued.
+    public var promptLength: Int
+}
+
+/// SmolVLM (Idefics3): SigLIP vision tower → pixel-shuffle connector → LLaMA decoder.
+public struct SmolVLM {
+    public let config: SmolVLMConfig
+    public let vision: SigLIPVisionEncoder
+    public let connector: PixelShuffleConnector
+    public let decoder: LlamaDecoder
+
+    /// Loads `config.json` and `model.safetensors` (or a sharded `model.safetensors.index.json`)
+    /// from a Hugging Face model directory.
+    public init(directory: String) throws {
+        let config = try SmolVLMConfig(contentsOf: (directory as NSString).appendingPathComponent("config.json"))
+        try self.init(config: config, stateDict: try loadHuggingFaceWeights(directory: directory))
+    }
+
+    public init(config: SmolVLMConfig, stateDict: StateDict) throws {
+        self.config = config
+        let w = WeightReader(stateDict)
+        if let embedding = stateDict.shape("model.text_model.embed_tokens.weight"), embedding.first != config.text.vocabSize {
+            throw CheckpointError(path: stateDict.source, problem: "the config's vocab_size \(config.text.vocabSize) " +
+                                 "disagrees with the weights (embed_tokens has \(embedding.first ?? 0) rows)")
+        }
+        vision = try SigLIPVisionEncoder(w.scoped("model.vision_model"), config: config.vision)
+        connector = try PixelShuffleConnector(w.scoped("model.connector"), scale: config.scaleFactor,
+                                              visionWidth: config.vision.hiddenSize, textWidth: config.text.hiddenSize)
+        decoder = try LlamaDecoder(w.scoped("model.text_model"),
+                                   lmHead: stateDict.contains("lm_head.weight") ? try stateDict.tensor("lm_head.weight") : nil,
+                                   config: config.text)
+    }
+
+    /// Connector outputs of every tile, concatenated in tile order: [tiles · 64, text hidden].
+    /// `trace` receives per tile t `vision_last_hidden_state_t` and `connector_output_t`.
+    public func imageFeatures(_ tiles: Tensor, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        let count = tiles.shape[0]
+        var features: [Float] = []
+        for t in 0..<count {
+            let tileTrace = trace.map { f in { (name: String, x: Tensor) in f(t == 0 ? name : "\(name)_tile\(t)", x) } }
+            let hidden = vision(tiles[t], trace: tileTrace)
+            trace?("vision_last_hidden_state_\(t)", hidden)
+            let projected = connector(hidden, trace: tileTrace)
+            trace?("connector_output_\(t)", projected)
+            features += projected.data
+        }
+        return Tensor(shape: [features.count / config.text.hiddenSize, config.text.hiddenSize], data: features)
+    }
+
+    /// Token embeddings with the k-th `<image>` token's row replaced by the k-th image feature row.
+    public func inputEmbeddings(ids: [Int], imageFeatures: Tensor?) throws -> Tensor {
+        var embeddings = decoder.embed(ids)
+        let imagePositions = ids.indices.filter { ids[$0] == config.imageTokenID }
+        let rows = imageFeatures?.shape[0] ?? 0
+        guard imagePositions.count == rows else {
+            throw ModelConfigurationError("prompt", "\(imagePositions.count) <image> tokens but \(rows) image feature rows")
+        }
+        let d = config.text.hiddenSize
+        if let imageFeatures {
+            embeddings.data.withUnsafeMutableBufferPointer { e in
+                imageFeatures.data.withUnsafeBufferPointer { f in
+                    for (k, position) in imagePositions.enumerated() {
+                        (e.baseAddress! + position * d).update(from: f.baseAddress! + k * d, count: d)
+                    }
+                }
+            }
+        }
+        return embeddings
+    }
+
+    /// Prefills the prompt (with the image tiles, if any) and decodes greedily until a stop
+    /// token or `maxNewTokens`. With `forcedTokens`, those tokens are fed instead of the argmax
+    /// (teacher forcing) and generation ends after them.
+    public func generate(ids: [Int], tiles: Tensor?, maxNewTokens: Int, stopTokens: Set<Int>,
+                         forcedTokens: [Int]? = nil, onToken: ((Int) -> Void)? = nil,
+                         trace: ((String, Tensor) -> Void)? = nil) throws -> Generation {
+        let features = tiles.map { imageFeatures($0, trace: trace) }
+        let embeddings = try inputEmbeddings(ids: ids, imageFeatures: features)
+        trace?("text_inputs_embeds", embeddings)
+        return decode(embeddings: embeddings, maxNewTokens: maxNewTokens, stopTokens: stopTokens,
+                      forcedTokens: forcedTokens, onToken: onToken, trace: trace)
+    }
+
+    /// Greedy decoding from prompt embeddings [S, hidden].
+    public func decode(embeddings: Tensor, maxNewTokens: Int, stopTokens: Set<Int>, forcedTokens: [Int]? = nil,
+                       onToken: ((Int) -> Void)? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Generation {
+        let cache = decoder.makeCache(reserve: embeddings.shape[0] + maxNewTokens)
+        let hidden = decoder.forward(embeddings, cache: cache, trace: trace)
+        var logits = decoder.logits(hidden[hidden.shape[0] - 1])
+        trace?("logits_last", Tensor(shape: [logits.count], data: logits))
+        var tokens: [Int] = []
+        let limit = forcedTokens?.count ?? maxNewTokens
+        var stopped = false
+        while tokens.count < limit {
+            let next = forcedTokens?[tokens.count] ?? argmax(logits)
+            tokens.append(next)
+            onToken?(next)
+            if forcedTokens == nil && stopTokens.contains(next) { stopped = true; break }
+            if tokens.count == limit { break }
+            let step = decoder.forward(decoder.embed([next]), cache: cache)
+            logits = decoder.logits(step)
+        }
+        return Generation(tokens: tokens, stoppedAtStopToken: stopped, promptLength: embeddings.shape[0])
+    }
+}
+
+/// Index of the first largest value (as torch.argmax).
+public func argmax(_ values: [Float]) -> Int {
+    var best = 0
+    for i in values.indices where values[i] > values[best] { best = i }
+    return best
+}
+
+/// `model.safetensors`, or every shard named by `model.safetensors.index.json`, as one state dict.
+public func loadHuggingFaceWeights(directory: String) throws -> StateDict {
+    let single = (directory as NSString).appendingPathComponent("model.safetensors")
+    if FileManager.default.fileExists(atPath: single) { return try loadSafetensors(single) }
+    let index = (directory as NSString).appendingPathComponent("model.safetensors.index.json")
+    guard let data = FileManager.default.contents(atPath: index) else {
+        throw CheckpointError(path: directory, problem: "no model.safetensors or model.safetensors.index.json")
+    }
+    guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+          let weightMap = root["weight_map"] as? [String: String] else {
+        throw CheckpointError(path: index, problem: "no weight_map object")
+    }
+    var entries: [(name: String, tensor: Tensor)] = []
+    for shard in Set(weightMap.values).sorted() {
+        let part = try loadSafetensors((directory as NSString).appendingPathComponent(shard))
+        entries += part.keys.map { (name: $0, tensor: part.tensors[$0]!) }
+    }
+    return StateDict(source: index, entries: entries)
+}
