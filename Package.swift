@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "vlsam-encode", targets: ["vlsam-encode"]),
         .executable(name: "vlsam-decode", targets: ["vlsam-decode"]),
+        .executable(name: "vlsam-list", targets: ["vlsam-list"]),
+        .executable(name: "vlsam-random-weights", targets: ["vlsam-random-weights"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,7 +39,7 @@ let package = Package(
         .target(name: "VLMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging", "Tokenizers"],
                 swiftSettings: optimise),
         // Stage logic between files and models; the executables only parse arguments.
-        .target(name: "Pipeline", dependencies: ["SAMModels", "Artifacts", "Imaging", "Checkpoints"],
+        .target(name: "Pipeline", dependencies: ["SAMModels", "VLMModels", "Tokenizers", "Artifacts", "Imaging", "Checkpoints"],
                 swiftSettings: optimise),
 
         // One thin executable per stage.
@@ -46,6 +48,12 @@ let package = Package(
         ]),
         .executableTarget(name: "vlsam-decode", dependencies: [
             "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vlsam-list", dependencies: [
+            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vlsam-random-weights", dependencies: [
+            "VLMModels", "Checkpoints", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks live outside the test suite.
         .executableTarget(name: "vlsam-bench", dependencies: [

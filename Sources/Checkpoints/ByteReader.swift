@@ -3,7 +3,7 @@
 struct ByteReader {
     let bytes: UnsafeRawBufferPointer
     let path: String
-    let context: String
+    var context: String
     var position = 0
 
     init(_ bytes: UnsafeRawBufferPointer, path: String, context: String) {

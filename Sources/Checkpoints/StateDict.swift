@@ -36,7 +36,8 @@ public struct StateDict: Sendable {
     public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
 }
 
-/// Loads a PyTorch zip checkpoint or a safetensors file, recognised by its content.
+/// Loads a PyTorch zip checkpoint, a safetensors file or a GGUF file (dequantised to float32;
+/// LLaMA GGUFs under Hugging Face names), recognised by its content.
 public func loadCheckpoint(_ path: String) throws -> StateDict {
     let file = try MappedFile(path: path)
     let bytes = file.bytes
@@ -44,6 +45,9 @@ public func loadCheckpoint(_ path: String) throws -> StateDict {
     let zipEmptyArchive: [UInt8] = [0x50, 0x4b, 0x05, 0x06]
     if bytes.starts(with: zipLocalHeader) || bytes.starts(with: zipEmptyArchive) {
         return try loadPyTorchCheckpoint(file)
+    }
+    if bytes.starts(with: "GGUF".utf8) {
+        return try GGUFFile(file: file).stateDict()
     }
     // safetensors: an 8-byte little-endian header length, then the JSON header itself. The
     // format caps headers at 100 MB, so a length of 4 GB or more means this is something else.
@@ -55,7 +59,7 @@ public func loadCheckpoint(_ path: String) throws -> StateDict {
         throw file.error("a bare pickle (legacy pre-1.6 torch.save format), which is not supported; re-save it with a current PyTorch (zip format)")
     }
     let leading = bytes.prefix(8).map { String($0, radix: 16, uppercase: true).leftPadded(to: 2) }
-    throw file.error("not a PyTorch zip checkpoint or safetensors file (starts with bytes \(leading.joined(separator: " ")))")
+    throw file.error("not a PyTorch zip checkpoint or safetensors file, nor GGUF (starts with bytes \(leading.joined(separator: " ")))")
 }
 
 extension String {

@@ -7,7 +7,7 @@ public typealias AttentionLogitBias = (_ head: Int, _ rowStart: Int, _ rows: Int
 /// Attention logits held per worker thread, in floats: queries are processed in blocks of
 /// `attentionScoreBudget / keys` rows (all of them when that is more), so the logits of a
 /// 4096-token global attention are never materialised for all queries or heads at once.
-public let attentionScoreBudget = 256 * 4096
+public let attentionScoreBudget = 128 * 4096
 
 /// Multi-head scaled dot-product attention on token-major matrices.
 ///

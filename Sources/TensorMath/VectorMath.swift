@@ -14,26 +14,39 @@ func clamp(_ x: FloatVector, _ low: Float, _ high: Float) -> FloatVector {
     return lowered.replacing(with: high, where: lowered .> high)
 }
 
+/// exp(x) for every x: +∞ saturates at exp(88.3) ≈ 2.1e38, and x < −87.3 gives 0 (so −∞ masks).
 @inline(__always)
 func simdExp(_ x: FloatVector) -> FloatVector {
-    // exp(x) = 2^n · exp(r), n = round(x / ln2), |r| ≤ ln2/2; degree-6 polynomial for exp(r).
+    expInRange(clamp(x, -87.3, 88.3)).replacing(with: 0, where: x .< -87.3)
+}
+
+/// exp(x) for x ≤ 0, the shifted logits of a softmax: only underflow needs guarding, and
+/// x < −87.3 gives exp(−87.3) ≈ 1.2e-38 instead of 0, which no sum of exponentials notices.
+@inline(__always)
+func simdExpOfNonPositive(_ x: FloatVector) -> FloatVector {
+    expInRange(x.replacing(with: -87.3, where: x .< -87.3))
+}
+
+/// exp(x) for x in [−87.3, 88.3], where 2^n is a normal float: exp(x) = 2^n · exp(r) with
+/// n = round(x / ln2), |r| ≤ ln2/2, and a degree-5 minimax polynomial for exp(r)
+/// (relative error 1.1e-7 before rounding).
+@inline(__always)
+func expInRange(_ x: FloatVector) -> FloatVector {
     // Adding 1.5·2^23 rounds to an integer in the low mantissa bits, which avoids the
     // (unvectorised) float→int conversion and gives 2^n by integer arithmetic.
     let magic: Float = 12582912
-    let clamped = clamp(x, -87.3, 88.3)
-    let shifted = clamped * 1.442695040888963 + magic
+    let shifted = x * 1.442695040888963 + magic
     let n = shifted - magic
-    let r = clamped - n * 0.693145751953125 - n * 1.428606765330187e-06
-    var p = FloatVector(repeating: 1.0 / 720)
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
+    // ln2 in two parts (Cody–Waite): n·ln2_hi is exact, so r keeps full precision.
+    let r = x - n * 0.693145751953125 - n * 1.428606765330187e-06
+    var p = FloatVector(repeating: 0.008312525109857468)
+    p = p * r + 0.0418901139811352
+    p = p * r + 0.16667114465722163
+    p = p * r + 0.49999231785575254
     p = p * r + 1
     p = p * r + 1
     let exponent = (unsafeBitCast(shifted, to: IntVector.self) &- 0x4B40_0000 &+ 127) &<< 23
-    // Below the clamp the result is 0 (not exp(−87.3)), so −∞ works as a mask.
-    return (p * unsafeBitCast(exponent, to: FloatVector.self)).replacing(with: 0, where: x .< -87.3)
+    return p * unsafeBitCast(exponent, to: FloatVector.self)
 }
 
 /// erf(x) as the rational minimax approximation on [-4, 4] (beyond it erf is ±1 in float32).
@@ -76,16 +89,30 @@ func storeVector(_ v: FloatVector, to p: UnsafeMutablePointer<Float>, count: Int
     }
 }
 
+/// Calls `body(offset, valid)` for the vectors covering `0..<count`; `valid` is `lanes` except
+/// for a shorter last vector, so the full-vector loop compiles without a per-element tail test.
+@inline(__always)
+func forEachVector(_ count: Int, _ body: (_ offset: Int, _ valid: Int) -> Void) {
+    var i = 0
+    while i + lanes <= count {
+        body(i, lanes)
+        i += lanes
+    }
+    if i < count { body(i, count - i) }
+}
+
 /// Applies `body` to `buffer` one vector at a time, split over threads when the buffer is large;
 /// `cost` is roughly the operations `body` spends per element.
 @inline(__always)
 func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, cost: Int, _ body: (FloatVector) -> FloatVector) {
     guard let base = buffer.baseAddress else { return }
-    let vectors = (buffer.count + lanes - 1) / lanes
-    parallelRanges(vectors, unitCost: cost * lanes) { range in
-        for vector in range {
-            let i = vector * lanes, n = min(lanes, buffer.count - i)
-            storeVector(body(loadVector(base + i, count: n)), to: base + i, count: n)
+    let blockSize = 4096
+    let blocks = (buffer.count + blockSize - 1) / blockSize
+    parallelRanges(blocks, unitCost: cost * blockSize) { range in
+        let start = range.lowerBound * blockSize, end = min(range.upperBound * blockSize, buffer.count)
+        forEachVector(end - start) { i, n in
+            let p = base + start + i
+            storeVector(body(loadVector(p, count: n)), to: p, count: n)
         }
     }
 }
@@ -94,22 +121,16 @@ func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, cost: Int, _ body: (Fl
 @inline(__always)
 func simdSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = FloatVector(repeating: 0)
-    var i = 0
-    while i < n {
-        acc += loadVector(p + i, count: n - i)
-        i += lanes
-    }
+    forEachVector(n) { i, valid in acc += loadVector(p + i, count: valid) }
     return acc.sum()
 }
 
 @inline(__always)
 func simdMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = FloatVector(repeating: -.infinity)
-    var i = 0
-    while i < n {
-        let v = loadVector(p + i, count: n - i, padding: -.infinity)
+    forEachVector(n) { i, valid in
+        let v = loadVector(p + i, count: valid, padding: -.infinity)
         acc = acc.replacing(with: v, where: v .> acc)
-        i += lanes
     }
     return acc.max()
 }
@@ -117,11 +138,8 @@ func simdMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
 /// p[0..<count] *= factor.
 @inline(__always)
 func scaleInPlace(_ p: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
-    var i = 0
-    while i < count {
-        let n = min(lanes, count - i)
-        storeVector(loadVector(p + i, count: n) * factor, to: p + i, count: n)
-        i += lanes
+    forEachVector(count) { i, valid in
+        storeVector(loadVector(p + i, count: valid) * factor, to: p + i, count: valid)
     }
 }
 
@@ -157,14 +175,11 @@ func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, st
         let row = p + r * stride
         let rowMax = simdMax(row, cols)
         var sum = FloatVector(repeating: 0)
-        var i = 0
-        while i < cols {
-            let n = min(lanes, cols - i)
-            // Padding lanes hold −∞, whose exponential is 0.
-            let e = simdExp(loadVector(row + i, count: n, padding: -.infinity) - rowMax)
-            storeVector(e, to: row + i, count: n)
+        forEachVector(cols) { i, valid in
+            // Padding lanes hold −∞ and are never stored; their ~1e-38 is lost in the sum.
+            let e = simdExpOfNonPositive(loadVector(row + i, count: valid, padding: -.infinity) - rowMax)
+            storeVector(e, to: row + i, count: valid)
             sum += e
-            i += lanes
         }
         inverseSums[r] = 1 / sum.sum()
     }

@@ -144,6 +144,33 @@ public struct LlamaDecoder {
         return normed
     }
 
+    /// Prefills prompt embeddings [S, hidden] and decodes greedily until a stop token or
+    /// `maxNewTokens`. With `forcedTokens`, those are fed instead of the argmax (teacher forcing).
+    public func generate(embeddings: Tensor, maxNewTokens: Int, stopTokens: Set<Int>, forcedTokens: [Int]? = nil,
+                         onToken: ((Int) -> Void)? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Generation {
+        let cache = makeCache(reserve: embeddings.shape[0] + maxNewTokens)
+        let hidden = forward(embeddings, cache: cache, trace: trace)
+        var logits = self.logits(hidden[hidden.shape[0] - 1])
+        trace?("logits_last", Tensor(shape: [logits.count], data: logits))
+        var tokens: [Int] = []
+        let limit = forcedTokens?.count ?? maxNewTokens
+        var stopped = false
+        while tokens.count < limit {
+            let next = forcedTokens?[tokens.count] ?? argmax(logits)
+            tokens.append(next)
+            onToken?(next)
+            if forcedTokens == nil && stopTokens.contains(next) { stopped = true; break }
+            if tokens.count == limit { break }
+            logits = self.logits(forward(embed([next]), cache: cache))
+        }
+        return Generation(tokens: tokens, stoppedAtStopToken: stopped, promptLength: embeddings.shape[0])
+    }
+
+    /// Greedy continuation of token ids.
+    public func greedy(promptIDs: [Int], maxNewTokens: Int, stopTokens: Set<Int>) -> Generation {
+        generate(embeddings: embed(promptIDs), maxNewTokens: maxNewTokens, stopTokens: stopTokens)
+    }
+
     /// Logits [vocab] of one final-norm hidden state.
     public func logits(_ hidden: Tensor) -> [Float] {
         matmul(hidden.reshaped([1, config.hiddenSize]), lmHead, transB: true).data
@@ -187,4 +214,20 @@ public struct LlamaDecoder {
         }
         return out
     }
+}
+
+/// The result of greedy decoding.
+public struct Generation: Sendable {
+    /// Generated ids (including the stop token when one ended generation).
+    public var tokens: [Int]
+    public var stoppedAtStopToken: Bool
+    /// Length of the prompt the generation continued.
+    public var promptLength: Int
+}
+
+/// Index of the first largest value (as torch.argmax).
+public func argmax(_ values: [Float]) -> Int {
+    var best = 0
+    for i in values.indices where values[i] > values[best] { best = i }
+    return best
 }

@@ -2,15 +2,6 @@ import Checkpoints
 import Foundation
 import TensorMath
 
-/// The result of greedy decoding.
-public struct Generation: Sendable {
-    /// Generated ids (including the stop token when one ended generation).
-    public var tokens: [Int]
-    public var stoppedAtStopToken: Bool
-    /// Length of the prompt the generation continued.
-    public var promptLength: Int
-}
-
 /// SmolVLM (Idefics3): SigLIP vision tower → pixel-shuffle connector → LLaMA decoder.
 public struct SmolVLM {
     public let config: SmolVLMConfig
@@ -86,38 +77,9 @@ public struct SmolVLM {
         let features = tiles.map { imageFeatures($0, trace: trace) }
         let embeddings = try inputEmbeddings(ids: ids, imageFeatures: features)
         trace?("text_inputs_embeds", embeddings)
-        return decode(embeddings: embeddings, maxNewTokens: maxNewTokens, stopTokens: stopTokens,
-                      forcedTokens: forcedTokens, onToken: onToken, trace: trace)
+        return decoder.generate(embeddings: embeddings, maxNewTokens: maxNewTokens, stopTokens: stopTokens,
+                                forcedTokens: forcedTokens, onToken: onToken, trace: trace)
     }
-
-    /// Greedy decoding from prompt embeddings [S, hidden].
-    public func decode(embeddings: Tensor, maxNewTokens: Int, stopTokens: Set<Int>, forcedTokens: [Int]? = nil,
-                       onToken: ((Int) -> Void)? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Generation {
-        let cache = decoder.makeCache(reserve: embeddings.shape[0] + maxNewTokens)
-        let hidden = decoder.forward(embeddings, cache: cache, trace: trace)
-        var logits = decoder.logits(hidden[hidden.shape[0] - 1])
-        trace?("logits_last", Tensor(shape: [logits.count], data: logits))
-        var tokens: [Int] = []
-        let limit = forcedTokens?.count ?? maxNewTokens
-        var stopped = false
-        while tokens.count < limit {
-            let next = forcedTokens?[tokens.count] ?? argmax(logits)
-            tokens.append(next)
-            onToken?(next)
-            if forcedTokens == nil && stopTokens.contains(next) { stopped = true; break }
-            if tokens.count == limit { break }
-            let step = decoder.forward(decoder.embed([next]), cache: cache)
-            logits = decoder.logits(step)
-        }
-        return Generation(tokens: tokens, stoppedAtStopToken: stopped, promptLength: embeddings.shape[0])
-    }
-}
-
-/// Index of the first largest value (as torch.argmax).
-public func argmax(_ values: [Float]) -> Int {
-    var best = 0
-    for i in values.indices where values[i] > values[best] { best = i }
-    return best
 }
 
 /// `model.safetensors`, or every shard named by `model.safetensors.index.json`, as one state dict.

@@ -1,0 +1,63 @@
+import Foundation
+import TensorMath
+import XCTest
+
+final class AttentionTests: XCTestCase {
+    /// softmax(scale·q_h·k_hᵀ + bias)·v_h per head, in double precision.
+    func naiveAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Double,
+                        bias: (Int, Int, Int) -> Double = { _, _, _ in 0 }) -> [Double] {
+        let nq = q.shape[0], nk = k.shape[0], qWidth = q.shape[1], vWidth = v.shape[1]
+        let dk = qWidth / heads, dv = vWidth / heads
+        var out = [Double](repeating: 0, count: nq * vWidth)
+        var logits = [Double](repeating: 0, count: nk)
+        for h in 0..<heads {
+            for i in 0..<nq {
+                for j in 0..<nk {
+                    var dot = 0.0
+                    for d in 0..<dk { dot += Double(q.data[i * qWidth + h * dk + d]) * Double(k.data[j * qWidth + h * dk + d]) }
+                    logits[j] = scale * dot + bias(h, i, j)
+                }
+                let top = logits.max()!
+                let weights = logits.map { Foundation.exp($0 - top) }
+                let sum = weights.reduce(0, +)
+                for j in 0..<nk {
+                    for d in 0..<dv { out[i * vWidth + h * dv + d] += weights[j] / sum * Double(v.data[j * vWidth + h * dv + d]) }
+                }
+            }
+        }
+        return out
+    }
+
+    func testQueryBlocksWithPartialLastBlockMatchNaiveAttention() {
+        // Enough keys that queries are processed in several blocks, the last one partial.
+        let nk = 5003
+        let blockRows = attentionScoreBudget / nk
+        let nq = 2 * blockRows + blockRows / 3
+        XCTAssertGreaterThan(blockRows, 1)
+        let heads = 2
+        let q = randomTensor([nq, heads * 8], in: -2...2, seed: 1)
+        let k = randomTensor([nk, heads * 8], in: -2...2, seed: 2)
+        let v = randomTensor([nk, heads * 4], seed: 3)
+        let result = multiHeadAttention(q: q, k: k, v: v, heads: heads)
+        XCTAssertEqual(result.shape, [nq, heads * 4])
+        let expected = naiveAttention(q: q, k: k, v: v, heads: heads, scale: 1 / 8.0.squareRoot())
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(result, expected), 1e-5)
+    }
+
+    func testDecoderShapedAttentionWithScaleAndLogitBias() {
+        // Few tokens against many (and the reverse), widths that leave vector tails.
+        let heads = 8
+        let tokens = randomTensor([11, heads * 16], in: -1...1, seed: 4)
+        let image = randomTensor([300, heads * 16], in: -1...1, seed: 5)
+        let bias: (Int, Int, Int) -> Double = { h, i, j in Double((h * 7 + i * 3 + j) % 5) * 0.25 }
+        for (q, k) in [(tokens, image), (image, tokens)] {
+            let result = multiHeadAttention(q: q, k: k, v: k, heads: heads, scale: 0.3) { head, rowStart, rows, scores, ld in
+                for r in 0..<rows {
+                    for j in 0..<k.shape[0] { scores[r * ld + j] += Float(bias(head, rowStart + r, j)) }
+                }
+            }
+            let expected = naiveAttention(q: q, k: k, v: k, heads: heads, scale: 0.3, bias: bias)
+            XCTAssertLessThanOrEqual(maxAbsoluteDifference(result, expected), 1e-5, "q \(q.shape) k \(k.shape)")
+        }
+    }
+}

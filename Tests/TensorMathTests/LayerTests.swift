@@ -1,0 +1,163 @@
+import Foundation
+import TensorMath
+import XCTest
+
+final class LayerTests: XCTestCase {
+    func naiveProduct(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool) -> [Double] {
+        let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1]
+        let n = transB ? b.shape[0] : b.shape[1]
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k {
+                    let x = transA ? a.data[p * m + i] : a.data[i * k + p]
+                    let y = transB ? b.data[j * k + p] : b.data[p * n + j]
+                    sum += Double(x) * Double(y)
+                }
+                out[i * n + j] = sum
+            }
+        }
+        return out
+    }
+
+    func testMatmulSplitAcrossThreadsMatchesNaiveProduct() {
+        // Large enough to be split into row blocks (m ≥ n) or column blocks (n > m), edges not multiples of 16.
+        for (m, n, k) in [(301, 211, 150), (133, 517, 170)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let a = randomTensor(transA ? [k, m] : [m, k], seed: UInt64(m + k))
+                    let b = randomTensor(transB ? [n, k] : [k, n], seed: UInt64(n + k))
+                    let c = matmul(a, b, transA: transA, transB: transB)
+                    XCTAssertEqual(c.shape, [m, n])
+                    XCTAssertLessThanOrEqual(maxAbsoluteDifference(c, naiveProduct(a, b, transA: transA, transB: transB)), 1e-4,
+                                             "\(m)x\(n)x\(k) transA \(transA) transB \(transB)")
+                }
+            }
+        }
+    }
+
+    func testLinearAndTranspose() {
+        let x = randomTensor([37, 19], seed: 10), w = randomTensor([23, 19], seed: 11), b = randomTensor([23], seed: 12)
+        let y = linear(x, weight: w, bias: b)
+        var expected = naiveProduct(x, w, transA: false, transB: true)
+        for i in 0..<expected.count { expected[i] += Double(b.data[i % 23]) }
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
+
+        let t = transpose2D(randomTensor([70, 45], seed: 13))
+        let source = randomTensor([70, 45], seed: 13)
+        XCTAssertEqual(t.shape, [45, 70])
+        for r in 0..<70 { for c in 0..<45 { XCTAssertEqual(t.data[c * 70 + r], source.data[r * 45 + c]) } }
+    }
+
+    func testConv2dMatchesNaiveLoops() {
+        let x = randomTensor([3, 11, 13], seed: 20)
+        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 1), (2, 2, 0), (1, 1, 0), (4, 3, 2)] {
+            let w = randomTensor([5, 3, kernel, kernel], seed: UInt64(30 + kernel)), b = randomTensor([5], seed: 40)
+            let y = conv2d(x, weight: w, bias: b, stride: stride, padding: padding)
+            let outH = (11 + 2 * padding - kernel) / stride + 1, outW = (13 + 2 * padding - kernel) / stride + 1
+            XCTAssertEqual(y.shape, [5, outH, outW])
+            var expected = [Double](repeating: 0, count: 5 * outH * outW)
+            for o in 0..<5 {
+                for oy in 0..<outH {
+                    for ox in 0..<outW {
+                        var sum = Double(b.data[o])
+                        for c in 0..<3 {
+                            for i in 0..<kernel {
+                                for j in 0..<kernel {
+                                    let iy = oy * stride + i - padding, ix = ox * stride + j - padding
+                                    guard iy >= 0, iy < 11, ix >= 0, ix < 13 else { continue }
+                                    sum += Double(w.data[((o * 3 + c) * kernel + i) * kernel + j]) * Double(x.data[(c * 11 + iy) * 13 + ix])
+                                }
+                            }
+                        }
+                        expected[(o * outH + oy) * outW + ox] = sum
+                    }
+                }
+            }
+            XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5, "kernel \(kernel) stride \(stride) padding \(padding)")
+        }
+    }
+
+    func testConvTranspose2x2MatchesNaiveScatter() {
+        let x = randomTensor([6, 5, 7], seed: 50), w = randomTensor([6, 4, 2, 2], seed: 51), b = randomTensor([4], seed: 52)
+        let y = convTranspose2x2(x, weight: w, bias: b)
+        XCTAssertEqual(y.shape, [4, 10, 14])
+        var expected = [Double](repeating: 0, count: 4 * 10 * 14)
+        for o in 0..<4 {
+            for oy in 0..<10 {
+                for ox in 0..<14 {
+                    var sum = Double(b.data[o])
+                    for c in 0..<6 {
+                        sum += Double(w.data[((c * 4 + o) * 2 + oy % 2) * 2 + ox % 2]) * Double(x.data[(c * 5 + oy / 2) * 7 + ox / 2])
+                    }
+                    expected[(o * 10 + oy) * 14 + ox] = sum
+                }
+            }
+        }
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
+    }
+
+    /// (x − mean)/√(var + eps)·w + b over `count` values `stride` apart starting at `start`, in double.
+    func normalised(_ x: Tensor, start: Int, count: Int, stride: Int, eps: Double) -> [Double] {
+        let values = (0..<count).map { Double(x.data[start + $0 * stride]) }
+        let mean = values.reduce(0, +) / Double(count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(count)
+        return values.map { ($0 - mean) / (variance + eps).squareRoot() }
+    }
+
+    func testLayerNormOverLastDimension() {
+        let x = randomTensor([9, 37], in: -3...5, seed: 60), w = randomTensor([37], seed: 61), b = randomTensor([37], seed: 62)
+        let y = layerNorm(x, weight: w, bias: b, eps: 1e-6)
+        var expected = [Double](repeating: 0, count: x.count)
+        for r in 0..<9 {
+            for (i, v) in normalised(x, start: r * 37, count: 37, stride: 1, eps: 1e-6).enumerated() {
+                expected[r * 37 + i] = v * Double(w.data[i]) + Double(b.data[i])
+            }
+        }
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
+    }
+
+    func testLayerNorm2dOverChannelsOfEachPixel() {
+        let x = randomTensor([13, 6, 7], in: -3...5, seed: 70), w = randomTensor([13], seed: 71), b = randomTensor([13], seed: 72)
+        let y = layerNorm2d(x, weight: w, bias: b, eps: 1e-6)
+        var expected = [Double](repeating: 0, count: x.count)
+        for pixel in 0..<42 {
+            for (c, v) in normalised(x, start: pixel, count: 13, stride: 42, eps: 1e-6).enumerated() {
+                expected[c * 42 + pixel] = v * Double(w.data[c]) + Double(b.data[c])
+            }
+        }
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
+    }
+
+    func testGroupNorm() {
+        let x = randomTensor([12, 5, 9], in: -2...6, seed: 80), w = randomTensor([12], seed: 81), b = randomTensor([12], seed: 82)
+        for groups in [1, 3, 12] {
+            let y = groupNorm(x, groups: groups, weight: w, bias: b, eps: 1e-5)
+            let perGroup = 12 / groups * 45
+            var expected = [Double](repeating: 0, count: x.count)
+            for g in 0..<groups {
+                for (i, v) in normalised(x, start: g * perGroup, count: perGroup, stride: 1, eps: 1e-5).enumerated() {
+                    let index = g * perGroup + i
+                    expected[index] = v * Double(w.data[index / 45]) + Double(b.data[index / 45])
+                }
+            }
+            XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5, "\(groups) groups")
+        }
+    }
+
+    func testParallelForVisitsEveryItemOnce() {
+        var visits = [Int](repeating: 0, count: 1000)
+        var workers = [Int](repeating: -1, count: 1000)
+        visits.withUnsafeMutableBufferPointer { counts in
+            workers.withUnsafeMutableBufferPointer { workerOf in
+                parallelFor(1000) { worker, item in
+                    counts[item] += 1
+                    workerOf[item] = worker
+                }
+            }
+        }
+        XCTAssertEqual(visits, [Int](repeating: 1, count: 1000))
+        XCTAssertTrue(workers.allSatisfy { (0..<computeThreads()).contains($0) })
+    }
+}
