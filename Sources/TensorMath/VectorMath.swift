@@ -4,8 +4,8 @@
 // lower to vector instructions are used (arithmetic, comparisons, `replacing`): the generic
 // `clamped`, `pointwiseMax` and `rounded` fall back to per-lane code.
 
-typealias FloatVector = SIMD8<Float>
-typealias IntVector = SIMD8<Int32>
+typealias FloatVector = SIMD16<Float>
+typealias IntVector = SIMD16<Int32>
 let lanes = FloatVector.scalarCount
 
 @inline(__always)
