@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Artifacts", "TestSupport"]),
         .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Artifacts", "Pipeline", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Artifacts", "Pipeline", "VLMModels", "Checkpoints", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

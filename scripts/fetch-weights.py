@@ -92,6 +92,8 @@ def parse_row(where: str, fields: list) -> WeightFile:
         raise FetchError(f"{where}: size must be a byte count or '{UNKNOWN}', not '{size}'")
     if sha256 != UNKNOWN and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
         raise FetchError(f"{where}: sha256 must be 64 lowercase hex digits or '{UNKNOWN}'")
+    if not fallback:
+        raise FetchError(f"{where}: fallback must be a path or '{NO_FALLBACK}', not empty")
     if fallback != NO_FALLBACK and UNKNOWN in (size, sha256):
         raise FetchError(f"{where}: a fallback copy needs a known size and sha256 to be verified")
     return WeightFile(name, file, url, None if size == UNKNOWN else int(size),
