@@ -33,10 +33,15 @@ public func addInPlace(_ a: inout Tensor, _ b: Tensor) {
     let n = b.count
     a.data.withUnsafeMutableBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
-            var offset = 0
-            while offset < pa.count {
-                for i in 0..<n { pa[offset + i] += pb[i] }
-                offset += n
+            parallelRanges(pa.count, unitCost: 1) { range in
+                // Runs of consecutive elements that do not wrap around b, so the inner loop vectorises.
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    let j = i % n, run = min(range.upperBound - i, n - j)
+                    let target = pa.baseAddress! + i, source = pb.baseAddress! + j
+                    for k in 0..<run { target[k] += source[k] }
+                    i += run
+                }
             }
         }
     }
@@ -48,9 +53,13 @@ public func + (a: Tensor, b: Tensor) -> Tensor { var y = a; addInPlace(&y, b); r
 public func addChannelBias(_ x: inout Tensor, _ bias: Tensor) {
     let channels = x.shape[0], plane = x.count / channels
     x.data.withUnsafeMutableBufferPointer { p in
-        for c in 0..<channels {
-            let b = bias.data[c]
-            for i in 0..<plane { p[c * plane + i] += b }
+        bias.data.withUnsafeBufferPointer { b in
+            parallelRanges(channels, unitCost: plane) { range in
+                for c in range {
+                    let channel = p.baseAddress! + c * plane, value = b[c]
+                    for i in 0..<plane { channel[i] += value }
+                }
+            }
         }
     }
 }
@@ -58,13 +67,17 @@ public func addChannelBias(_ x: inout Tensor, _ bias: Tensor) {
 /// Row-major transpose of a [rows, cols] tensor.
 public func transpose2D(_ x: Tensor) -> Tensor {
     let rows = x.shape[0], cols = x.shape[1]
+    let blockSize = 32
     return Tensor(shape: [cols, rows]) { out in
         x.data.withUnsafeBufferPointer { p in
-            let blockSize = 32
-            for r0 in stride(from: 0, to: rows, by: blockSize) {
-                for c0 in stride(from: 0, to: cols, by: blockSize) {
-                    for r in r0..<min(r0 + blockSize, rows) {
-                        for c in c0..<min(c0 + blockSize, cols) { out[c * rows + r] = p[r * cols + c] }
+            // Square blocks keep both the rows read and the rows written in cache.
+            parallelRanges((rows + blockSize - 1) / blockSize, unitCost: blockSize * cols) { rowBlocks in
+                for r0 in stride(from: rowBlocks.lowerBound * blockSize, to: min(rowBlocks.upperBound * blockSize, rows),
+                                 by: blockSize) {
+                    for c0 in stride(from: 0, to: cols, by: blockSize) {
+                        for r in r0..<min(r0 + blockSize, rows) {
+                            for c in c0..<min(c0 + blockSize, cols) { out[c * rows + r] = p[r * cols + c] }
+                        }
                     }
                 }
             }
@@ -78,75 +91,110 @@ public func transpose2D(_ x: Tensor) -> Tensor {
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
     let width = x.shape.last!
     let rows = x.count / width
-    var y = x
-    y.data.withUnsafeMutableBufferPointer { p in
-        weight.data.withUnsafeBufferPointer { w in
-            bias.data.withUnsafeBufferPointer { b in
-                for r in 0..<rows {
-                    let row = p.baseAddress! + r * width
+    return Tensor(shape: x.shape) { out in
+        x.data.withUnsafeBufferPointer { px in
+        weight.data.withUnsafeBufferPointer { pw in
+        bias.data.withUnsafeBufferPointer { pb in
+            let w = pw.baseAddress!, b = pb.baseAddress!
+            parallelRanges(rows, unitCost: 8 * width) { range in
+                for r in range {
+                    let row = px.baseAddress! + r * width, target = out.baseAddress! + r * width
                     let mean = simdSum(row, width) / Float(width)
-                    var variance: Float = 0
-                    for i in 0..<width { let d = row[i] - mean; variance += d * d }
-                    let inv = 1 / (variance / Float(width) + eps).squareRoot()
-                    for i in 0..<width { row[i] = (row[i] - mean) * inv * w[i] + b[i] }
+                    var squares = FloatVector(repeating: 0)
+                    forEachVector(width) { i, valid in
+                        // Padding with the mean adds nothing to the squared deviations.
+                        let d = loadVector(row + i, count: valid, padding: mean) - mean
+                        squares += d * d
+                    }
+                    let inverse = 1 / (squares.sum() / Float(width) + eps).squareRoot()
+                    forEachVector(width) { i, valid in
+                        let normalised = (loadVector(row + i, count: valid) - mean) * inverse
+                        storeVector(normalised * loadVector(w + i, count: valid) + loadVector(b + i, count: valid),
+                                    to: target + i, count: valid)
+                    }
                 }
             }
-        }
+        }}}
     }
-    return y
 }
 
 /// SAM's LayerNorm2d: normalises over the channels of each pixel of a CHW tensor.
 public func layerNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
     let channels = x.shape[0], plane = x.count / channels
-    var mean = [Float](repeating: 0, count: plane)
-    var variance = [Float](repeating: 0, count: plane)
-    var y = x
-    y.data.withUnsafeMutableBufferPointer { p in
-        mean.withUnsafeMutableBufferPointer { m in
-            variance.withUnsafeMutableBufferPointer { v in
-                for c in 0..<channels { for i in 0..<plane { m[i] += p[c * plane + i] } }
-                for i in 0..<plane { m[i] /= Float(channels) }
-                for c in 0..<channels {
-                    for i in 0..<plane { let d = p[c * plane + i] - m[i]; v[i] += d * d }
-                }
-                for i in 0..<plane { v[i] = 1 / (v[i] / Float(channels) + eps).squareRoot() }
-                for c in 0..<channels {
-                    let w = weight.data[c], b = bias.data[c]
-                    for i in 0..<plane { p[c * plane + i] = (p[c * plane + i] - m[i]) * v[i] * w + b }
+    return Tensor(shape: x.shape) { out in
+        x.data.withUnsafeBufferPointer { px in
+            // Each range of pixels is normalised on its own, channel plane by channel plane.
+            parallelRanges(plane, unitCost: 8 * channels) { pixels in
+                let n = pixels.count
+                var statistics = [Float](repeating: 0, count: 2 * n)
+                statistics.withUnsafeMutableBufferPointer { buffer in
+                    let mean = buffer.baseAddress!, inverse = mean + n
+                    let channel = { (c: Int) in px.baseAddress! + c * plane + pixels.lowerBound }
+                    for c in 0..<channels {
+                        let source = channel(c)
+                        for i in 0..<n { mean[i] += source[i] }
+                    }
+                    for i in 0..<n { mean[i] /= Float(channels) }
+                    for c in 0..<channels {
+                        let source = channel(c)
+                        for i in 0..<n { let d = source[i] - mean[i]; inverse[i] += d * d }
+                    }
+                    for i in 0..<n { inverse[i] = 1 / (inverse[i] / Float(channels) + eps).squareRoot() }
+                    for c in 0..<channels {
+                        let source = channel(c), target = out.baseAddress! + c * plane + pixels.lowerBound
+                        let w = weight.data[c], b = bias.data[c]
+                        for i in 0..<n { target[i] = (source[i] - mean[i]) * inverse[i] * w + b }
+                    }
                 }
             }
         }
     }
-    return y
 }
 
 /// GroupNorm over a CHW tensor with per-channel affine parameters.
 public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
     let channels = x.shape[0], plane = x.count / channels
-    let perGroup = channels / groups
-    var y = x
-    y.data.withUnsafeMutableBufferPointer { p in
-        for g in 0..<groups {
-            let start = p.baseAddress! + g * perGroup * plane
-            let n = perGroup * plane
-            // Two-pass mean/variance in double: a group can hold hundreds of thousands of values.
-            var sum = 0.0
-            for i in 0..<n { sum += Double(start[i]) }
-            let mean = sum / Double(n)
-            var sq = 0.0
-            for i in 0..<n { let d = Double(start[i]) - mean; sq += d * d }
-            let inv = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
-            let m = Float(mean)
-            for c in 0..<perGroup {
-                let channel = g * perGroup + c
-                let w = weight.data[channel] * inv, b = bias.data[channel]
-                let row = start + c * plane
-                for i in 0..<plane { row[i] = (row[i] - m) * w + b }
+    let perGroup = channels / groups, n = perGroup * plane
+    return Tensor(shape: x.shape) { out in
+        x.data.withUnsafeBufferPointer { px in
+            for g in 0..<groups {
+                let start = px.baseAddress! + g * n
+                // Two-pass mean and variance; a group can hold millions of values.
+                let mean = Float(blockwiseSum(start, count: n) { $0 } / Double(n))
+                let variance = blockwiseSum(start, count: n, padding: mean) { ($0 - mean) * ($0 - mean) } / Double(n)
+                let inverse = Float(1 / (variance + Double(eps)).squareRoot())
+                parallelRanges(perGroup, unitCost: 2 * plane) { range in
+                    for c in range {
+                        let channel = g * perGroup + c
+                        let w = weight.data[channel] * inverse, b = bias.data[channel]
+                        let source = start + c * plane, target = out.baseAddress! + channel * plane
+                        for i in 0..<plane { target[i] = (source[i] - mean) * w + b }
+                    }
+                }
             }
         }
     }
-    return y
+}
+
+/// Σ term(p[i]) over `0..<count`: float lanes within blocks of 4096, blocks added in double,
+/// blocks spread over the cores. `padding` fills the last vector and must make `term` zero.
+private func blockwiseSum(_ p: UnsafePointer<Float>, count: Int, padding: Float = 0,
+                          _ term: (FloatVector) -> FloatVector) -> Double {
+    let blockSize = 4096, blocks = (count + blockSize - 1) / blockSize
+    var partial = [Double](repeating: 0, count: blocks)
+    partial.withUnsafeMutableBufferPointer { sums in
+        parallelRanges(blocks, unitCost: 2 * blockSize) { range in
+            for block in range {
+                let start = block * blockSize
+                var acc = FloatVector(repeating: 0)
+                forEachVector(min(blockSize, count - start)) { i, valid in
+                    acc += term(loadVector(p + start + i, count: valid, padding: padding))
+                }
+                sums[block] = Double(acc.sum())
+            }
+        }
+    }
+    return partial.reduce(0, +)
 }
 
 // MARK: - Convolutions
@@ -168,21 +216,21 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     } else {
         columns = Tensor(shape: [patch, pixels]) { col in
             x.data.withUnsafeBufferPointer { src in
-                for c in 0..<inC {
-                    for i in 0..<kh {
-                        for j in 0..<kw {
-                            let dst = col.baseAddress! + ((c * kh + i) * kw + j) * pixels
-                            for oy in 0..<outH {
-                                let iy = oy * stride + i - padding
-                                let rowDst = dst + oy * outW
-                                guard iy >= 0 && iy < h else {
-                                    rowDst.update(repeating: 0, count: outW); continue
-                                }
-                                let rowSrc = src.baseAddress! + (c * h + iy) * w
-                                for ox in 0..<outW {
-                                    let ix = ox * stride + j - padding
-                                    rowDst[ox] = (ix >= 0 && ix < w) ? rowSrc[ix] : 0
-                                }
+                // Row (c, i, j) of the column matrix holds input channel c shifted by tap (i, j).
+                parallelRanges(patch, unitCost: pixels) { rows in
+                    for row in rows {
+                        let c = row / (kh * kw), i = row / kw % kh, j = row % kw
+                        let dst = col.baseAddress! + row * pixels
+                        for oy in 0..<outH {
+                            let iy = oy * stride + i - padding
+                            let rowDst = dst + oy * outW
+                            guard iy >= 0 && iy < h else {
+                                rowDst.update(repeating: 0, count: outW); continue
+                            }
+                            let rowSrc = src.baseAddress! + (c * h + iy) * w
+                            for ox in 0..<outW {
+                                let ix = ox * stride + j - padding
+                                rowDst[ox] = (ix >= 0 && ix < w) ? rowSrc[ix] : 0
                             }
                         }
                     }
@@ -220,22 +268,23 @@ public func convTranspose2x2(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tens
         }
     }
     let outW = 2 * w
-    var y = Tensor(shape: [outC, 2 * h, outW]) { out in
+    return Tensor(shape: [outC, 2 * h, outW]) { out in
         blocks.data.withUnsafeBufferPointer { pb in
-            for o in 0..<outC {
-                for a in 0..<2 {
-                    for b in 0..<2 {
-                        let src = pb.baseAddress! + ((o * 2 + a) * 2 + b) * pixels
-                        let dst = out.baseAddress! + o * 4 * pixels
-                        for i in 0..<h {
-                            let rowDst = dst + (2 * i + a) * outW + b
-                            for j in 0..<w { rowDst[2 * j] = src[i * w + j] }
+            parallelRanges(outC, unitCost: 4 * pixels) { channels in
+                for o in channels {
+                    let offset = bias?.data[o] ?? 0
+                    for a in 0..<2 {
+                        for b in 0..<2 {
+                            let src = pb.baseAddress! + ((o * 2 + a) * 2 + b) * pixels
+                            let dst = out.baseAddress! + o * 4 * pixels
+                            for i in 0..<h {
+                                let rowDst = dst + (2 * i + a) * outW + b
+                                for j in 0..<w { rowDst[2 * j] = src[i * w + j] + offset }
+                            }
                         }
                     }
                 }
             }
         }
     }
-    if let bias { addChannelBias(&y, bias) }
-    return y
 }

@@ -1,5 +1,3 @@
-import Dispatch
-
 // Resizes that reproduce PyTorch's CPU `F.interpolate(..., align_corners=False)` for float32,
 // down to the order of the floating-point operations: PyTorch interpolates along the width
 // first (one float32 value per source row tap), then combines those rows with the height
@@ -128,22 +126,13 @@ private func resizeSeparable(_ x: Tensor, height: Int, width: Int,
     }
 }
 
-/// Runs `body` over `0..<count` split into contiguous ranges, on all cores when the work is big enough.
-private func forEachRowRange(count: Int, rowCost: Int, _ body: (Range<Int>) -> Void) {
-    let chunks = min(count, count * rowCost < 1 << 16 ? 1 : 16)
-    if chunks <= 1 { body(0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        body(count * chunk / chunks ..< count * (chunk + 1) / chunks)
-    }
-}
-
 /// Width pass: output[r, j] = Σ_t input[r, index(j, t)] · weight(j, t), accumulated tap by tap.
 private func resampleWidth(_ input: UnsafePointer<Float>, rows: Int, inputWidth: Int, taps: ResizeTaps,
                            outputWidth: Int, into output: UnsafeMutablePointer<Float>) {
     taps.indices.withUnsafeBufferPointer { indexBuffer in
         taps.weights.withUnsafeBufferPointer { weightBuffer in
             let indices = indexBuffer.baseAddress!, weights = weightBuffer.baseAddress!
-            forEachRowRange(count: rows, rowCost: outputWidth * taps.tapCount) { range in
+            parallelRanges(rows, unitCost: outputWidth * taps.tapCount) { range in
                 for r in range {
                     let source = input + r * inputWidth, target = output + r * outputWidth
                     // Literal tap counts let the compiler unroll the tap loop.
@@ -175,7 +164,7 @@ private func resampleHeight(_ input: UnsafePointer<Float>, planes: Int, inputHei
     taps.indices.withUnsafeBufferPointer { indexBuffer in
         taps.weights.withUnsafeBufferPointer { weightBuffer in
             let indices = indexBuffer.baseAddress!, weights = weightBuffer.baseAddress!
-            forEachRowRange(count: planes * outputHeight, rowCost: width * taps.tapCount) { range in
+            parallelRanges(planes * outputHeight, unitCost: width * taps.tapCount) { range in
                 for outputRow in range {
                     let plane = input + (outputRow / outputHeight) * inputHeight * width
                     let base = (outputRow % outputHeight) * taps.tapCount
