@@ -10,10 +10,16 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
         weight.data.withUnsafeBufferPointer { w in
             for r in 0..<(x.count / width) {
                 let row = p.baseAddress! + r * width
-                var sumSquares: Float = 0
-                for i in 0..<width { sumSquares += row[i] * row[i] }
-                let scale = 1 / (sumSquares / Float(width) + eps).squareRoot()
-                for i in 0..<width { row[i] = row[i] * scale * w[i] }
+                var squares = FloatVector(repeating: 0)
+                forEachVector(width) { i, valid in
+                    let v = loadVector(row + i, count: valid)
+                    squares += v * v
+                }
+                let scale = 1 / (squares.sum() / Float(width) + eps).squareRoot()
+                forEachVector(width) { i, valid in
+                    storeVector(loadVector(row + i, count: valid) * scale * loadVector(w.baseAddress! + i, count: valid),
+                                to: row + i, count: valid)
+                }
             }
         }
     }
@@ -32,46 +38,125 @@ public func geluTanhInPlace(_ x: inout Tensor) {
     }
 }
 
-/// SiLU, x·sigmoid(x).
-public func siluInPlace(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD(buffer, cost: 25) { v in v / (1 + simdExp(-v)) }
-    }
-}
-
-/// Elementwise a *= b.
-public func multiplyInPlace(_ a: inout Tensor, _ b: Tensor) {
-    precondition(a.count == b.count, "multiply: \(a.shape) vs \(b.shape)")
-    a.data.withUnsafeMutableBufferPointer { pa in
-        b.data.withUnsafeBufferPointer { pb in
-            for i in 0..<pa.count { pa[i] *= pb[i] }
+/// silu(gate)·up, the gated MLP's activation, for rows holding the gate projection then the up
+/// projection side by side: [..., 2·width] → [..., width].
+public func siluGatedProduct(_ gateUp: Tensor) -> Tensor {
+    let doubleWidth = gateUp.shape.last!, width = doubleWidth / 2, rows = gateUp.count / max(doubleWidth, 1)
+    precondition(doubleWidth % 2 == 0, "siluGatedProduct: odd last dimension \(gateUp.shape)")
+    var shape = gateUp.shape
+    shape[shape.count - 1] = width
+    return Tensor(shape: shape) { out in
+        gateUp.data.withUnsafeBufferPointer { input in
+            parallelRanges(rows, unitCost: 30 * width) { range in
+                for r in range {
+                    let gate = input.baseAddress! + r * doubleWidth, up = gate + width, result = out.baseAddress! + r * width
+                    forEachVector(width) { i, valid in
+                        let g = loadVector(gate + i, count: valid)
+                        storeVector(g / (1 + simdExp(-g)) * loadVector(up + i, count: valid), to: result + i, count: valid)
+                    }
+                }
+            }
         }
     }
 }
 
-/// Rotary position embedding, the non-interleaved "rotate half" form: within each head,
-/// dimension i pairs with i + headDim/2, rotated by the angle position · invFreq[i].
-/// `x` is [tokens, heads·headDim]; token t has position `firstPosition + t`.
-public func applyRoPE(_ x: inout Tensor, heads: Int, invFreq: [Float], firstPosition: Int) {
-    let tokens = x.shape[0], width = x.shape[1]
-    let half = invFreq.count, headDim = 2 * half
-    precondition(width == heads * headDim, "applyRoPE: \(x.shape) for \(heads) heads of \(headDim)")
-    var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
-    x.data.withUnsafeMutableBufferPointer { p in
+/// cos and sin of position · invFreq[i] for consecutive positions: computed once per forward
+/// pass and shared by every layer.
+public struct RotaryAngles: Sendable {
+    /// [tokens, invFreq.count] each.
+    let cosines: [Float], sines: [Float]
+    let half: Int
+    public let tokens: Int
+
+    /// Angles of positions `firstPosition ..< firstPosition + tokens`.
+    public init(invFreq: [Float], firstPosition: Int, tokens: Int) {
+        half = invFreq.count
+        self.tokens = tokens
+        var cosines = [Float](repeating: 0, count: tokens * half), sines = cosines
         for t in 0..<tokens {
             let position = Float(firstPosition + t)
             for i in 0..<half {
                 let angle = position * invFreq[i]
-                cosines[i] = cos(angle)
-                sines[i] = sin(angle)
+                cosines[t * half + i] = cos(angle)
+                sines[t * half + i] = sin(angle)
             }
-            for h in 0..<heads {
-                let head = p.baseAddress! + t * width + h * headDim
-                for i in 0..<half {
-                    let a = head[i], b = head[i + half]
-                    head[i] = a * cosines[i] - b * sines[i]
-                    head[i + half] = b * cosines[i] + a * sines[i]
+        }
+        self.cosines = cosines
+        self.sines = sines
+    }
+}
+
+/// Rotary position embedding, the non-interleaved "rotate half" form: within each head,
+/// dimension i pairs with i + headDim/2, rotated by angle i of the row's position. Row t
+/// (`angles.tokens` rows, `rowStride` apart from `rows`) holds `heads` heads of 2·half values.
+public func applyRoPE(_ rows: UnsafeMutablePointer<Float>, rowStride: Int, heads: Int, angles: RotaryAngles) {
+    let half = angles.half, headDim = 2 * half
+    angles.cosines.withUnsafeBufferPointer { cosines in
+        angles.sines.withUnsafeBufferPointer { sines in
+            for t in 0..<angles.tokens {
+                let c = cosines.baseAddress! + t * half, s = sines.baseAddress! + t * half
+                for h in 0..<heads {
+                    let head = rows + t * rowStride + h * headDim
+                    for i in 0..<half {
+                        let a = head[i], b = head[i + half]
+                        head[i] = a * c[i] - b * s[i]
+                        head[i + half] = b * c[i] + a * s[i]
+                    }
                 }
+            }
+        }
+    }
+}
+
+/// Causal grouped-query attention of `tokens` new queries, at positions past ..< past + tokens,
+/// against the keys and values of positions 0 ..< past + tokens (a decoder's cache, the new
+/// positions included), scaled by 1/√headDim.
+///
+/// - queries: row t at `queries + t·queryStride`, `heads` heads of `headDim` side by side.
+/// - keys, values: row p at `+ p·kvStride`, `kvHeads` heads; query head h reads key/value head
+///   h / (heads / kvHeads), as LLaMA's repeat_kv pairs them, without repeating anything.
+/// Returns [tokens, heads·headDim].
+public func causalGroupedQueryAttention(queries: UnsafePointer<Float>, queryStride: Int, tokens: Int, heads: Int,
+                                        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+                                        kvHeads: Int, headDim: Int, past: Int) -> Tensor {
+    let total = past + tokens, group = heads / kvHeads, width = heads * headDim
+    precondition(heads % kvHeads == 0, "causalGroupedQueryAttention: \(heads) heads over \(kvHeads) key/value heads")
+    let scale = 1 / Float(headDim).squareRoot()
+    let blockRows = max(1, min(tokens, attentionScoreBudget / max(total, 1)))
+    let blocksPerHead = (tokens + blockRows - 1) / blockRows
+    let items = heads * blocksPerHead
+    // Per worker: one block's logits, then the reciprocal row sums of its softmax.
+    let scratchSize = blockRows * (total + 1)
+    let scratchCount = min(items, computeThreads()) * scratchSize
+    var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
+    return Tensor(shape: [tokens, width]) { out in
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            let scratchBase = buffer.baseAddress!, output = out.baseAddress!
+            func attend(worker: Int, item: Int) {
+                let head = item / blocksPerHead, start = (item % blocksPerHead) * blockRows
+                let rows = min(blockRows, tokens - start), kvHead = head / group
+                // Keys the block's last query may see; earlier rows mask the rest.
+                let visible = past + start + rows
+                let scores = scratchBase + worker * scratchSize
+                let inverseSums = scores + blockRows * total
+                singleThreadedGEMM(transB: true, m: rows, n: visible, k: headDim, alpha: scale,
+                                   a: queries + start * queryStride + head * headDim, lda: queryStride,
+                                   b: keys + kvHead * headDim, ldb: kvStride, c: scores, ldc: visible)
+                for r in 0..<rows where past + start + r + 1 < visible {
+                    let seen = past + start + r + 1
+                    (scores + r * visible + seen).update(repeating: -.infinity, count: visible - seen)
+                }
+                exponentiateRows(scores, rows: rows, cols: visible, stride: visible, inverseSums: inverseSums)
+                let result = output + start * width + head * headDim
+                singleThreadedGEMM(m: rows, n: headDim, k: visible, a: scores, lda: visible,
+                                   b: values + kvHead * headDim, ldb: kvStride, c: result, ldc: width)
+                for r in 0..<rows { scaleInPlace(result + r * width, count: headDim, by: inverseSums[r]) }
+            }
+            // One decoded token's attention is a few microseconds: not worth waking a thread.
+            if tokens * total * width < 1 << 18 {
+                for item in 0..<items { attend(worker: 0, item: item) }
+            } else {
+                parallelFor(items, attend)
             }
         }
     }

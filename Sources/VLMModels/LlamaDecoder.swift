@@ -2,79 +2,131 @@ import Checkpoints
 import TensorMath
 
 /// Keys and values of every layer for the positions seen so far, so each generated token costs
-/// one position of work instead of the whole sequence.
+/// one position of work instead of the whole sequence. Storage for `reserve` positions is
+/// allocated up front; running past it doubles the storage (one copy), never per token.
 public final class KVCache {
-    /// Per layer, [length, kvHeads·headDim] row-major.
-    var keys: [[Float]]
-    var values: [[Float]]
+    /// Per layer, [capacity, width] row-major; rows 0 ..< length are filled.
+    private var keys: [[Float]]
+    private var values: [[Float]]
     public private(set) var length = 0
+    public private(set) var capacity: Int
     let width: Int
 
     public init(layers: Int, width: Int, reserve: Int = 1024) {
         self.width = width
-        keys = (0..<layers).map { _ in [Float]() }
+        capacity = max(reserve, 1)
+        let count = capacity * width
+        keys = (0..<layers).map { _ in [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count } }
         values = keys
-        for i in 0..<layers {
-            keys[i].reserveCapacity(reserve * width)
-            values[i].reserveCapacity(reserve * width)
-        }
     }
 
-    func append(layer: Int, keys k: Tensor, values v: Tensor) {
-        keys[layer] += k.data
-        values[layer] += v.data
+    /// Makes room for `count` more positions.
+    func reserve(_ count: Int) {
+        guard length + count > capacity else { return }
+        capacity = max(2 * capacity, length + count)
+        let filled = length * width, size = capacity * width
+        func grown(_ old: [Float]) -> [Float] {
+            [Float](unsafeUninitializedCapacity: size) { buffer, initialized in
+                old.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: filled) }
+                initialized = size
+            }
+        }
+        keys = keys.map(grown)
+        values = values.map(grown)
+    }
+
+    /// Stores `tokens` rows of keys and values (rows `stride` apart) at positions length ..< length + tokens.
+    func store(layer: Int, keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>, stride: Int, tokens: Int) {
+        precondition(length + tokens <= capacity, "KVCache.store: reserve first")
+        func copy(_ source: UnsafePointer<Float>, into rows: inout [Float]) {
+            rows.withUnsafeMutableBufferPointer { rows in
+                for t in 0..<tokens {
+                    (rows.baseAddress! + (length + t) * width).update(from: source + t * stride, count: width)
+                }
+            }
+        }
+        copy(newKeys, into: &keys[layer])
+        copy(newValues, into: &values[layer])
+    }
+
+    /// Calls `body` with the layer's keys and values, rows `width` apart.
+    func withLayer<R>(_ layer: Int, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> R) -> R {
+        keys[layer].withUnsafeBufferPointer { k in values[layer].withUnsafeBufferPointer { v in body(k.baseAddress!, v.baseAddress!) } }
     }
 
     func advance(by count: Int) { length += count }
 }
 
+/// Where a LLaMA decoder's parameters come from, by Hugging Face name relative to the decoder
+/// (`layers.0.self_attn.q_proj.weight`): float32 tensors of a state dict, or a GGUF file whose
+/// projection matrices stay quantised.
+public protocol LlamaWeights {
+    /// The file named in errors.
+    var source: String { get }
+    /// A projection or embedding matrix of shape [out, in].
+    func matrix(_ name: String, shape: [Int]) throws -> MatrixWeights
+    /// A vector (a norm's scale).
+    func vector(_ name: String, shape: [Int]) throws -> Tensor
+}
+
+extension WeightReader: LlamaWeights {
+    public var source: String { stateDict.source }
+    public func matrix(_ name: String, shape: [Int]) throws -> MatrixWeights { .dense(try self(name, shape: shape)) }
+    public func vector(_ name: String, shape: [Int]) throws -> Tensor { try self(name, shape: shape) }
+}
+
 /// One LLaMA decoder layer: RMSNorm, grouped-query attention with RoPE, RMSNorm, SiLU-gated MLP.
 struct LlamaLayer {
     let inputNorm: Tensor, postAttentionNorm: Tensor
-    let q: Linear, k: Linear, v: Linear, o: Linear
-    let gate: Linear, up: Linear, down: Linear
+    /// The q, k and v projections, applied side by side.
+    let qkv: [MatrixWeights]
+    let o: MatrixWeights
+    /// The gate and up projections, applied side by side.
+    let gateUp: [MatrixWeights]
+    let down: MatrixWeights
 
-    init(_ w: WeightReader, config c: LlamaConfig) throws {
+    init(_ w: LlamaWeights, layer: Int, config c: LlamaConfig) throws {
         let d = c.hiddenSize, qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
-        inputNorm = try w("input_layernorm.weight", shape: [d])
-        postAttentionNorm = try w("post_attention_layernorm.weight", shape: [d])
-        q = try Linear(w.scoped("self_attn.q_proj"), shape: [qWidth, d], bias: false)
-        k = try Linear(w.scoped("self_attn.k_proj"), shape: [kvWidth, d], bias: false)
-        v = try Linear(w.scoped("self_attn.v_proj"), shape: [kvWidth, d], bias: false)
-        o = try Linear(w.scoped("self_attn.o_proj"), shape: [d, qWidth], bias: false)
-        gate = try Linear(w.scoped("mlp.gate_proj"), shape: [c.intermediateSize, d], bias: false)
-        up = try Linear(w.scoped("mlp.up_proj"), shape: [c.intermediateSize, d], bias: false)
-        down = try Linear(w.scoped("mlp.down_proj"), shape: [d, c.intermediateSize], bias: false)
+        let prefix = "layers.\(layer)."
+        inputNorm = try w.vector(prefix + "input_layernorm.weight", shape: [d])
+        postAttentionNorm = try w.vector(prefix + "post_attention_layernorm.weight", shape: [d])
+        qkv = [try w.matrix(prefix + "self_attn.q_proj.weight", shape: [qWidth, d]),
+               try w.matrix(prefix + "self_attn.k_proj.weight", shape: [kvWidth, d]),
+               try w.matrix(prefix + "self_attn.v_proj.weight", shape: [kvWidth, d])]
+        o = try w.matrix(prefix + "self_attn.o_proj.weight", shape: [d, qWidth])
+        gateUp = [try w.matrix(prefix + "mlp.gate_proj.weight", shape: [c.intermediateSize, d]),
+                  try w.matrix(prefix + "mlp.up_proj.weight", shape: [c.intermediateSize, d])]
+        down = try w.matrix(prefix + "mlp.down_proj.weight", shape: [d, c.intermediateSize])
     }
 }
 
-/// A LLaMA-style decoder (SmolLM2, and SmolVLM's text model).
+/// A LLaMA-style decoder (SmolLM2, and SmolVLM's text model), on float32 or quantised weights.
 public struct LlamaDecoder {
     public let config: LlamaConfig
     /// [vocab, hidden]
-    public let embedTokens: Tensor
+    public let embedTokens: MatrixWeights
     let layers: [LlamaLayer]
     let finalNorm: Tensor
     /// [vocab, hidden]; the embedding matrix itself when tied.
-    let lmHead: Tensor
+    let lmHead: MatrixWeights
     let invFreq: [Float]
 
-    /// - w: reader scoped to the decoder (`model.text_model` in SmolVLM, `model` in plain LLaMA);
+    /// - weights: the decoder's parameters (`model.text_model.*` in SmolVLM, `model.*` in plain LLaMA);
     ///   lmHead: the untied output matrix, or nil when the config ties it to the embeddings.
-    public init(_ w: WeightReader, lmHead: Tensor?, config: LlamaConfig) throws {
+    public init(_ weights: LlamaWeights, lmHead: MatrixWeights?, config: LlamaConfig) throws {
         self.config = config
-        embedTokens = try w("embed_tokens.weight", shape: [config.vocabSize, config.hiddenSize])
-        layers = try (0..<config.layers).map { try LlamaLayer(w.scoped("layers.\($0)"), config: config) }
-        finalNorm = try w("norm.weight", shape: [config.hiddenSize])
+        embedTokens = try weights.matrix("embed_tokens.weight", shape: [config.vocabSize, config.hiddenSize])
+        layers = try (0..<config.layers).map { try LlamaLayer(weights, layer: $0, config: config) }
+        finalNorm = try weights.vector("norm.weight", shape: [config.hiddenSize])
         if config.tiedEmbeddings {
             self.lmHead = embedTokens
         } else {
             guard let lmHead else {
-                throw CheckpointError(path: w.stateDict.source, problem: "no lm_head.weight, and the config does not tie embeddings")
+                throw CheckpointError(path: weights.source, problem: "no lm_head.weight, and the config does not tie embeddings")
             }
-            guard lmHead.shape == [config.vocabSize, config.hiddenSize] else {
-                throw CheckpointError(path: w.stateDict.source,
-                                      problem: "lm_head.weight has shape \(lmHead.shape), expected \([config.vocabSize, config.hiddenSize])")
+            guard lmHead.outFeatures == config.vocabSize && lmHead.inFeatures == config.hiddenSize else {
+                throw CheckpointError(path: weights.source, problem: "lm_head.weight has shape \([lmHead.outFeatures, lmHead.inFeatures]), " +
+                                      "expected \([config.vocabSize, config.hiddenSize])")
             }
             self.lmHead = lmHead
         }
@@ -89,11 +141,7 @@ public struct LlamaDecoder {
     public func embed(_ ids: [Int]) -> Tensor {
         let d = config.hiddenSize
         return Tensor(shape: [ids.count, d]) { out in
-            embedTokens.data.withUnsafeBufferPointer { table in
-                for (i, id) in ids.enumerated() {
-                    (out.baseAddress! + i * d).update(from: table.baseAddress! + id * d, count: d)
-                }
-            }
+            for (i, id) in ids.enumerated() { embedTokens.copyRow(id, into: out.baseAddress! + i * d) }
         }
     }
 
@@ -102,40 +150,35 @@ public struct LlamaDecoder {
     /// `trace` receives per layer `q_post_rope_L`/`k_post_rope_L`/`v_L` ([T, heads·headDim]),
     /// `attn_probs_L` ([heads, T, cache length]) and `text_layer_L`, then `text_final_norm_output`.
     public func forward(_ input: Tensor, cache: KVCache, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
-        let c = config, past = cache.length, tokens = input.shape[0], total = past + tokens
-        let group = c.heads / c.kvHeads
+        let c = config, past = cache.length, tokens = input.shape[0]
+        let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim, qkvWidth = qWidth + 2 * kvWidth
+        let angles = RotaryAngles(invFreq: invFreq, firstPosition: past, tokens: tokens)
+        cache.reserve(tokens)
         var x = input
         for (index, layer) in layers.enumerated() {
-            let h = rmsNorm(x, weight: layer.inputNorm, eps: c.rmsNormEps)
-            var q = layer.q(h), k = layer.k(h)
-            let v = layer.v(h)
-            applyRoPE(&q, heads: c.heads, invFreq: invFreq, firstPosition: past)
-            applyRoPE(&k, heads: c.kvHeads, invFreq: invFreq, firstPosition: past)
-            cache.append(layer: index, keys: k, values: v)
-            if let trace {
-                trace("q_post_rope_\(index)", q)
-                trace("k_post_rope_\(index)", k)
-                trace("v_\(index)", v)
-            }
-            // Consecutive query heads share a KV head: repeat each KV head for its group.
-            let keys = repeatHeads(cache.keys[index], rows: total, kvHeads: c.kvHeads, group: group)
-            let values = repeatHeads(cache.values[index], rows: total, kvHeads: c.kvHeads, group: group)
-            let attention = multiHeadAttention(q: q, k: keys, v: values, heads: c.heads) { _, rowStart, rows, scores, ld in
-                for r in 0..<rows {
-                    let visible = past + rowStart + r + 1
-                    if visible < total {
-                        (scores + r * ld + visible).update(repeating: -.infinity, count: total - visible)
-                    }
+            // [T, q | k | v]: rotate q and k in place, store k and v, attend from q.
+            var qkv = projectSideBySide(rmsNorm(x, weight: layer.inputNorm, eps: c.rmsNormEps), layer.qkv)
+            let attention = qkv.data.withUnsafeMutableBufferPointer { p -> Tensor in
+                let q = p.baseAddress!, k = q + qWidth, v = k + kvWidth
+                applyRoPE(q, rowStride: qkvWidth, heads: c.heads, angles: angles)
+                applyRoPE(k, rowStride: qkvWidth, heads: c.kvHeads, angles: angles)
+                cache.store(layer: index, keys: k, values: v, stride: qkvWidth, tokens: tokens)
+                return cache.withLayer(index) { keys, values in
+                    causalGroupedQueryAttention(queries: q, queryStride: qkvWidth, tokens: tokens, heads: c.heads,
+                                                keys: keys, values: values, kvStride: kvWidth, kvHeads: c.kvHeads,
+                                                headDim: c.headDim, past: past)
                 }
             }
-            if let trace { trace("attn_probs_\(index)", causalProbabilities(q: q, keys: keys, past: past)) }
-            addInPlace(&x, layer.o(attention))
+            if let trace {
+                trace("q_post_rope_\(index)", columns(qkv, 0, qWidth))
+                trace("k_post_rope_\(index)", columns(qkv, qWidth, kvWidth))
+                trace("v_\(index)", columns(qkv, qWidth + kvWidth, kvWidth))
+                trace("attn_probs_\(index)", causalProbabilities(q: columns(qkv, 0, qWidth), layer: index, cache: cache, past: past))
+            }
+            addInPlace(&x, layer.o.apply(to: attention))
 
-            let h2 = rmsNorm(x, weight: layer.postAttentionNorm, eps: c.rmsNormEps)
-            var gated = layer.gate(h2)
-            siluInPlace(&gated)
-            multiplyInPlace(&gated, layer.up(h2))
-            addInPlace(&x, layer.down(gated))
+            let gateUp = projectSideBySide(rmsNorm(x, weight: layer.postAttentionNorm, eps: c.rmsNormEps), layer.gateUp)
+            addInPlace(&x, layer.down.apply(to: siluGatedProduct(gateUp)))
             trace?("text_layer_\(index)", x)
         }
         cache.advance(by: tokens)
@@ -173,37 +216,22 @@ public struct LlamaDecoder {
 
     /// Logits [vocab] of one final-norm hidden state.
     public func logits(_ hidden: Tensor) -> [Float] {
-        matmul(hidden.reshaped([1, config.hiddenSize]), lmHead, transB: true).data
-    }
-
-    func repeatHeads(_ cached: [Float], rows: Int, kvHeads: Int, group: Int) -> Tensor {
-        let headDim = config.headDim, kvWidth = kvHeads * headDim, width = kvWidth * group
-        return Tensor(shape: [rows, width]) { out in
-            cached.withUnsafeBufferPointer { src in
-                for r in 0..<rows {
-                    for kv in 0..<kvHeads {
-                        let from = src.baseAddress! + r * kvWidth + kv * headDim
-                        for g in 0..<group {
-                            (out.baseAddress! + r * width + (kv * group + g) * headDim).update(from: from, count: headDim)
-                        }
-                    }
-                }
-            }
-        }
+        lmHead.apply(to: hidden.reshaped([1, config.hiddenSize])).data
     }
 
     /// Attention probabilities [heads, T, total] for tracing only (the forward pass never keeps them).
-    func causalProbabilities(q: Tensor, keys: Tensor, past: Int) -> Tensor {
-        let c = config, tokens = q.shape[0], total = keys.shape[0], width = q.shape[1]
+    func causalProbabilities(q: Tensor, layer: Int, cache: KVCache, past: Int) -> Tensor {
+        let c = config, tokens = q.shape[0], total = past + tokens, width = q.shape[1]
+        let kvWidth = c.kvHeads * c.headDim, group = c.heads / c.kvHeads
         var out = Tensor(zeros: [c.heads, tokens, total])
         out.data.withUnsafeMutableBufferPointer { p in
             q.data.withUnsafeBufferPointer { pq in
-                keys.data.withUnsafeBufferPointer { pk in
+                cache.withLayer(layer) { keys, _ in
                     for h in 0..<c.heads {
                         let block = p.baseAddress! + h * tokens * total
                         gemm(transB: true, m: tokens, n: total, k: c.headDim, alpha: 1 / Float(c.headDim).squareRoot(),
                              a: pq.baseAddress! + h * c.headDim, lda: width,
-                             b: pk.baseAddress! + h * c.headDim, ldb: width, c: block, ldc: total)
+                             b: keys + (h / group) * c.headDim, ldb: kvWidth, c: block, ldc: total)
                         for r in 0..<tokens where past + r + 1 < total {
                             (block + r * total + past + r + 1).update(repeating: -.infinity, count: total - past - r - 1)
                         }

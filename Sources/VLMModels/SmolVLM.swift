@@ -27,7 +27,7 @@ public struct SmolVLM {
         connector = try PixelShuffleConnector(w.scoped("model.connector"), scale: config.scaleFactor,
                                               visionWidth: config.vision.hiddenSize, textWidth: config.text.hiddenSize)
         decoder = try LlamaDecoder(w.scoped("model.text_model"),
-                                   lmHead: stateDict.contains("lm_head.weight") ? try stateDict.tensor("lm_head.weight") : nil,
+                                   lmHead: stateDict.contains("lm_head.weight") ? .dense(try stateDict.tensor("lm_head.weight")) : nil,
                                    config: config.text)
     }
 

@@ -7,34 +7,6 @@ import XCTest
 
 /// Runs the stage executables end to end, as a user would, against the parity bundles.
 final class CLITests: XCTestCase {
-    struct Run {
-        let status: Int32
-        let stderr: String
-    }
-
-    /// The build products directory (the executables sit beside the test bundle).
-    static var products: URL {
-        let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }
-        return (bundle?.bundleURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).deletingLastPathComponent()
-    }
-
-    func run(_ tool: String, _ arguments: [String]) throws -> Run {
-        let executable = Self.products.appendingPathComponent(tool)
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw XCTSkip("\(executable.path) is not built")
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
-    }
-
     func shared(_ relative: String) throws -> String {
         guard let path = sharedPath(relative) else { throw XCTSkip(missingShared(relative)) }
         return path
@@ -49,7 +21,7 @@ final class CLITests: XCTestCase {
         let checkpoint = try shared("parity/efficientsam-vitt/weights.pt")
         let reference = try HDF5File(readingAt: try shared("parity/efficientsam-vitt/parity.h5"))
         let embedding = dir + "/truck.h5", masks = dir + "/masks.h5"
-        let encode = try run("vlsam-encode", ["--checkpoint", checkpoint, "--output", embedding,
+        let encode = try runStage("vlsam-encode", ["--checkpoint", checkpoint, "--output", embedding,
                                               try shared("parity/efficientsam-vitt/image.jpg")])
         XCTAssertEqual(encode.status, 0, encode.stderr)
         let artifact = try EmbeddingArtifact.read(from: embedding)
@@ -57,7 +29,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(artifact.originalSize, ImageSize(height: 1200, width: 1800))
         XCTAssertLessThanOrEqual(tensorError(artifact.embedding, try reference.readTensor("encoder/image_embedding")), 1e-4)
 
-        let decode = try run("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding, "--output", masks,
+        let decode = try runStage("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding, "--output", masks,
                                               "--point", "500,375,1", "--point", "1125,625,1", "--point", "575,750,0",
                                               "--multimask", "--png-dir", dir + "/png"])
         XCTAssertEqual(decode.status, 0, decode.stderr)
@@ -75,7 +47,7 @@ final class CLITests: XCTestCase {
         let checkpoint = try shared("parity/sam-small/weights.pth")
         let reference = try HDF5File(readingAt: try shared("parity/sam-small/parity.h5"))
         let embedding = dir + "/truck.h5"
-        let encode = try run("vlsam-encode", ["--checkpoint", checkpoint, "--output", embedding,
+        let encode = try runStage("vlsam-encode", ["--checkpoint", checkpoint, "--output", embedding,
                                               try shared("parity/sam-small/image.jpg")])
         XCTAssertEqual(encode.status, 0, encode.stderr)
         XCTAssertLessThanOrEqual(tensorError(try EmbeddingArtifact.read(from: embedding).embedding,
@@ -83,9 +55,9 @@ final class CLITests: XCTestCase {
 
         // Case 1, then case 4: its best mask's logits fed back as the mask prompt.
         let first = dir + "/first.h5", refined = dir + "/refined.h5"
-        XCTAssertEqual(try run("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding, "--output", first,
+        XCTAssertEqual(try runStage("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding, "--output", first,
                                                 "--point", "500,375,1", "--multimask"]).status, 0)
-        let cascade = try run("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding, "--output", refined,
+        let cascade = try runStage("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding, "--output", refined,
                                                "--point", "500,375,1", "--mask-input", first])
         XCTAssertEqual(cascade.status, 0, cascade.stderr)
         let case4 = try MasksArtifact.read(from: refined)
@@ -102,7 +74,7 @@ final class CLITests: XCTestCase {
                 .init(name: "box", box: .init(x0: 425, y0: 600, x1: 700, y1: 875)),
             ])
         try prompts.write(to: dir + "/prompts.h5")
-        let batch = try run("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding,
+        let batch = try runStage("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding,
                                              "--output", dir + "/batch.h5", "--prompts", dir + "/prompts.h5"])
         XCTAssertEqual(batch.status, 0, batch.stderr)
         let masks = try MasksArtifact.read(from: dir + "/batch.h5")
@@ -139,7 +111,7 @@ final class CLITests: XCTestCase {
     /// A failing run: non-zero exit, one line on stderr naming `file`, no output left behind.
     func assertFails(_ tool: String, _ arguments: [String], naming file: String, output: String,
                      line: UInt = #line) throws {
-        let result = try run(tool, arguments)
+        let result = try runStage(tool, arguments)
         XCTAssertNotEqual(result.status, 0, "exit status", line: line)
         let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("[") && !$0.contains("images failed") }
         XCTAssertEqual(lines.count, 1, "expected one error line, got: \(result.stderr)", line: line)
@@ -190,14 +162,14 @@ final class CLITests: XCTestCase {
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0]).write(to: URL(fileURLWithPath: bad))
         let good = try shared("data/samples/dog.jpg")
         let out = dir + "/emb"
-        let first = try run("vlsam-encode", ["--checkpoint", checkpoint, "--output-dir", out, bad, good])
+        let first = try runStage("vlsam-encode", ["--checkpoint", checkpoint, "--output-dir", out, bad, good])
         XCTAssertEqual(first.status, 1)
         XCTAssertTrue(first.stderr.contains(bad), first.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/dog.embedding.h5"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/broken.embedding.h5"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["dog.embedding.h5"],
                        "no partial files are left")
-        let resumed = try run("vlsam-encode", ["--checkpoint", checkpoint, "--output-dir", out, "--skip-existing", good])
+        let resumed = try runStage("vlsam-encode", ["--checkpoint", checkpoint, "--output-dir", out, "--skip-existing", good])
         XCTAssertEqual(resumed.status, 0)
         XCTAssertTrue(resumed.stderr.contains("skipped"), resumed.stderr)
     }

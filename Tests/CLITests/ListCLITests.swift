@@ -6,22 +6,7 @@ import XCTest
 /// `vlsam-list` end to end on the smolvlm-tiny bundle (real tokenizer and processor files, reduced
 /// random model): from the JPEG to the same greedy tokens transformers produced.
 final class ListCLITests: XCTestCase {
-    func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }
-        let tool = (bundle?.bundleURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
-            .deletingLastPathComponent().appendingPathComponent("vlsam-list")
-        guard FileManager.default.isExecutableFile(atPath: tool.path) else { throw XCTSkip("\(tool.path) is not built") }
-        let process = Process()
-        process.executableURL = tool
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
+    func run(_ arguments: [String]) throws -> ToolRun { try runStage("vlsam-list", arguments) }
 
     func paths() throws -> (model: String, photo: String, reference: HDF5File) {
         guard let model = sharedPath("parity/smolvlm-tiny"), let photo = sharedPath("data/samples/truck.jpg") else {

@@ -1,0 +1,157 @@
+/// The weight of a bias-free linear map, [out, in]: float32, or quantised blocks that the
+/// kernels compute on directly. Models hold this instead of a `Tensor` so one model definition
+/// runs on either kind of checkpoint.
+public enum MatrixWeights: Sendable {
+    case dense(Tensor)
+    case quantized(QuantizedMatrix)
+
+    public var outFeatures: Int {
+        switch self {
+        case .dense(let weight): return weight.shape[0]
+        case .quantized(let matrix): return matrix.rows
+        }
+    }
+
+    public var inFeatures: Int {
+        switch self {
+        case .dense(let weight): return weight.shape[1]
+        case .quantized(let matrix): return matrix.columns
+        }
+    }
+
+    /// x·Wᵀ over the last dimension of `x`: [..., in] → [..., out].
+    public func apply(to x: Tensor) -> Tensor { projectSideBySide(x, [self]) }
+
+    /// Writes row `index` (an embedding lookup) as `inFeatures` floats.
+    public func copyRow(_ index: Int, into destination: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .dense(let weight):
+            weight.data.withUnsafeBufferPointer { w in
+                destination.update(from: w.baseAddress! + index * weight.shape[1], count: weight.shape[1])
+            }
+        case .quantized(let matrix):
+            matrix.dequantizeRows(index ..< index + 1, into: destination)
+        }
+    }
+
+    /// The matrix whose row i is this one's row `order[i]`.
+    public func permutingRows(_ order: [Int]) -> MatrixWeights {
+        switch self {
+        case .dense(let weight):
+            let width = weight.shape[1]
+            return .dense(Tensor(shape: weight.shape) { out in
+                weight.data.withUnsafeBufferPointer { w in
+                    for (row, source) in order.enumerated() {
+                        (out.baseAddress! + row * width).update(from: w.baseAddress! + source * width, count: width)
+                    }
+                }
+            })
+        case .quantized(let matrix):
+            return .quantized(matrix.permutingRows(order))
+        }
+    }
+}
+
+/// x·Wᵢᵀ for several matrices that share their input, side by side in one output
+/// [..., Σ outᵢ] (a layer's q, k and v projections, say). All of them run in one parallel pass,
+/// which for a single token (decoding) costs one thread hand-off instead of one per matrix.
+///
+/// One token: every matrix's rows are split into chunks over the threads; quantised chunks are
+/// multiplied straight from their blocks. Several tokens: float32 matrices go through sgemm;
+/// quantised ones are dequantised a chunk of rows at a time into per-thread scratch (which stays
+/// in cache) and multiplied by sgemm from there, so no float32 copy of the matrix ever exists.
+public func projectSideBySide(_ x: Tensor, _ matrices: [MatrixWeights]) -> Tensor {
+    let inputs = x.shape.last ?? 0, tokens = inputs == 0 ? 0 : x.count / inputs
+    precondition(matrices.allSatisfy { $0.inFeatures == inputs }, "projectSideBySide: input \(x.shape) vs matrices")
+    let width = matrices.reduce(0) { $0 + $1.outFeatures }
+    var columnStarts: [Int] = [], start = 0
+    for matrix in matrices {
+        columnStarts.append(start)
+        start += matrix.outFeatures
+    }
+    var shape = x.shape
+    shape[shape.count - 1] = width
+    return Tensor(shape: shape) { out in
+        guard tokens > 0 else { return }
+        x.data.withUnsafeBufferPointer { input in
+            let plan = ProjectionPlan(matrices: matrices, columnStarts: columnStarts, inputs: inputs, width: width,
+                                      x: input.baseAddress!, out: out.baseAddress!)
+            if tokens == 1 { plan.vectorProducts() } else { plan.matrixProducts(tokens: tokens) }
+        }
+    }
+}
+
+/// One call of `projectSideBySide`: where each matrix's columns go in the output.
+private struct ProjectionPlan {
+    let matrices: [MatrixWeights]
+    let columnStarts: [Int]
+    let inputs: Int, width: Int
+    let x: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+
+    /// Row ranges of `rowsPerChunk` (the last shorter) over every matrix selected by `include`.
+    func chunks(rowsPerChunk: Int, include: (MatrixWeights) -> Bool) -> [(matrix: Int, rows: Range<Int>)] {
+        var result: [(matrix: Int, rows: Range<Int>)] = []
+        for (index, matrix) in matrices.enumerated() where include(matrix) {
+            for first in stride(from: 0, to: matrix.outFeatures, by: rowsPerChunk) {
+                result.append((index, first ..< min(first + rowsPerChunk, matrix.outFeatures)))
+            }
+        }
+        return result
+    }
+
+    func vectorProducts() {
+        // About 64k multiply-adds per chunk: enough to repay a thread hand-off, small enough
+        // that a core slowed by other work does not hold the rest back.
+        let rowsPerChunk = max(16, (1 << 16) / max(inputs, 1) / 16 * 16)
+        let work = chunks(rowsPerChunk: rowsPerChunk) { _ in true }
+        let blocks = inputs / QuantizedMatrix.blockLength
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(blocks, 1)) { blockSums in
+            for block in 0..<blocks {
+                blockSums[block] = simdSum(x + block * QuantizedMatrix.blockLength, QuantizedMatrix.blockLength)
+            }
+            let sums = UnsafePointer(blockSums.baseAddress!)
+            parallelFor(work.count) { _, item in
+                let (index, rows) = work[item]
+                let destination = out + columnStarts[index] + rows.lowerBound
+                switch matrices[index] {
+                case .dense(let weight):
+                    weight.data.withUnsafeBufferPointer { w in
+                        singleThreadedGEMM(transB: true, m: 1, n: rows.count, k: inputs,
+                                           a: x, lda: inputs, b: w.baseAddress! + rows.lowerBound * inputs, ldb: inputs,
+                                           c: destination, ldc: width)
+                    }
+                case .quantized(let matrix):
+                    matrix.multiplyRows(rows, vector: x, blockSums: sums, into: destination)
+                }
+            }
+        }
+    }
+
+    func matrixProducts(tokens: Int) {
+        for (index, matrix) in matrices.enumerated() {
+            guard case .dense(let weight) = matrix else { continue }
+            weight.data.withUnsafeBufferPointer { w in
+                gemm(transB: true, m: tokens, n: matrix.outFeatures, k: inputs,
+                     a: x, lda: inputs, b: w.baseAddress!, ldb: inputs, c: out + columnStarts[index], ldc: width)
+            }
+        }
+        let rowsPerChunk = 128
+        let work = chunks(rowsPerChunk: rowsPerChunk) { if case .quantized = $0 { return true } else { return false } }
+        guard !work.isEmpty else { return }
+        let scratchSize = rowsPerChunk * inputs
+        let scratchCount = min(work.count, computeThreads()) * scratchSize
+        var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
+        scratch.withUnsafeMutableBufferPointer { scratch in
+            parallelFor(work.count) { worker, item in
+                let (index, rows) = work[item]
+                guard case .quantized(let matrix) = matrices[index] else { return }
+                let weights = scratch.baseAddress! + worker * scratchSize
+                matrix.dequantizeRows(rows, into: weights)
+                singleThreadedGEMM(transB: true, m: tokens, n: rows.count, k: inputs,
+                                   a: x, lda: inputs, b: weights, ldb: inputs,
+                                   c: out + columnStarts[index] + rows.lowerBound, ldc: width)
+            }
+        }
+    }
+}
