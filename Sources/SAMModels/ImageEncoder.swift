@@ -120,14 +120,12 @@ struct ViTBlock {
 
     /// Multi-head self-attention over a square grid of tokens (without the output projection).
     private func attend(tokens: Tensor, side: Int) -> Tensor {
-        let dim = tokens.shape[1]
         let packed = qkv(tokens)
-        let q = columns(packed, 0, dim), k = columns(packed, dim, dim), v = columns(packed, 2 * dim, dim)
         guard let relPosH, let relPosW else {
-            return multiHeadAttention(q: q, k: k, v: v, heads: heads)
+            return multiHeadAttention(packedQKV: packed, heads: heads)
         }
-        let terms = RelativePositionTerms(q: q, heads: heads, side: side, tableH: relPosH, tableW: relPosW)
-        return multiHeadAttention(q: q, k: k, v: v, heads: heads) { head, rowStart, rows, scores, ld in
+        let terms = RelativePositionTerms(packedQKV: packed, heads: heads, side: side, tableH: relPosH, tableW: relPosW)
+        return multiHeadAttention(packedQKV: packed, heads: heads) { head, rowStart, rows, scores, ld in
             terms.add(head: head, rowStart: rowStart, rows: rows, scores: scores, ld: ld)
         }
     }
@@ -140,30 +138,32 @@ struct RelativePositionTerms {
     /// [heads, side·side, side] each: the height and width terms of every query.
     let height: [Float], width: [Float]
 
-    init(q: Tensor, heads: Int, side: Int, tableH: Tensor, tableW: Tensor) {
+    /// `packedQKV`: [side·side, 3·C], the queries in the first C columns.
+    init(packedQKV: Tensor, heads: Int, side: Int, tableH: Tensor, tableW: Tensor) {
         self.side = side
-        let n = side * side, qWidth = q.shape[1], headDim = qWidth / heads
+        let n = side * side, rowStride = packedQKV.shape[1], headDim = rowStride / 3 / heads
         // Reversing a table turns the rows needed by one query row into a contiguous block:
         // Rh[qh−kh+side−1] = reversed[side−1−qh+kh].
         let reversedH = Self.reversedRows(tableH), reversedW = Self.reversedRows(tableW)
         var height = [Float](repeating: 0, count: heads * n * side)
         var width = [Float](repeating: 0, count: heads * n * side)
-        q.data.withUnsafeBufferPointer { pq in
+        packedQKV.data.withUnsafeBufferPointer { pq in
         reversedH.withUnsafeBufferPointer { rh in
         reversedW.withUnsafeBufferPointer { rw in
         height.withUnsafeMutableBufferPointer { ph in
         width.withUnsafeMutableBufferPointer { pw in
-            for h in 0..<heads {
+            // Dozens of tiny products per head: the heads run in parallel.
+            parallelFor(heads) { _, h in
                 let qHead = pq.baseAddress! + h * headDim
                 for row in 0..<side {
                     // Queries (row, 0..side) against Rh rows for every key row.
                     gemm(transB: true, m: side, n: side, k: headDim,
-                         a: qHead + row * side * qWidth, lda: qWidth,
+                         a: qHead + row * side * rowStride, lda: rowStride,
                          b: rh.baseAddress! + (side - 1 - row) * headDim, ldb: headDim,
                          c: ph.baseAddress! + (h * n + row * side) * side, ldc: side)
                     // Queries (0..side, col=row) against Rw rows for every key column.
                     gemm(transB: true, m: side, n: side, k: headDim,
-                         a: qHead + row * qWidth, lda: side * qWidth,
+                         a: qHead + row * rowStride, lda: side * rowStride,
                          b: rw.baseAddress! + (side - 1 - row) * headDim, ldb: headDim,
                          c: pw.baseAddress! + (h * n + row) * side, ldc: side * side)
                 }

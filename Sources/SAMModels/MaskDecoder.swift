@@ -2,6 +2,14 @@ import Checkpoints
 import TensorMath
 
 /// Attention with projections to an internal width (downsampled for the cross attentions).
+///
+/// The cross attentions pair about ten prompt tokens with 4096 image tokens. Instead of
+/// projecting the image tokens and running per-head products of skinny shapes, they fold the
+/// image side's projections into the token side, which is exact up to rounding. For head h:
+/// q·(W_k x + b_k) = (q W_k)·x + q·b_k, whose last term is the same for every key and cancels in
+/// the softmax; Σ_j p_j (W_v x_j + b_v) = W_v (Σ_j p_j x_j) + b_v, as the weights sum to 1; and
+/// the other way round, (W_q x + b_q)·k = x·(W_qᵀ k) + b_q·k and out = Σ_h P_h (V_h W_o,hᵀ) + b_o.
+/// Each direction then costs two full-width products with the image tokens.
 struct DecoderAttention {
     let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
     let heads: Int
@@ -14,20 +22,96 @@ struct DecoderAttention {
         self.heads = heads
     }
 
+    private var headWidth: Int { qProj.outFeatures / heads }
+    private var scale: Float { 1 / Float(headWidth).squareRoot() }
+
+    /// Attention among the prompt tokens.
     func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
-        attend(projectedQ: qProj(q), projectedK: kProj(k), projectedV: vProj(v))
+        outProj(multiHeadAttention(q: qProj(q), k: kProj(k), v: vProj(v), heads: heads))
     }
 
-    /// The attention on inputs already through their projections.
-    func attend(projectedQ: Tensor, projectedK: Tensor, projectedV: Tensor) -> Tensor {
-        outProj(multiHeadAttention(q: projectedQ, k: projectedK, v: projectedV, heads: heads))
+    /// Prompt tokens [T, C] attending to image tokens: `keys` and `values` are [N, C], unprojected.
+    func tokensToImage(queries: Tensor, keys: Tensor, values: Tensor) -> Tensor {
+        let tokens = queries.shape[0], width = keys.shape[1], d = headWidth, inner = heads * d
+        let q = qProj(queries)
+        // Row (h, i): query i of head h carried back through head h's key projection (scaled).
+        let foldedQueries = Tensor(shape: [heads * tokens, width]) { out in
+            q.data.withUnsafeBufferPointer { pq in
+                kProj.weight.data.withUnsafeBufferPointer { wk in
+                    for h in 0..<heads {
+                        gemm(m: tokens, n: width, k: d, alpha: scale, a: pq.baseAddress! + h * d, lda: inner,
+                             b: wk.baseAddress! + h * d * width, ldb: width,
+                             c: out.baseAddress! + h * tokens * width, ldc: width)
+                    }
+                }
+            }
+        }
+        var weights = matmul(foldedQueries, keys, transB: true)
+        weights.data.withUnsafeMutableBufferPointer {
+            softmaxRows($0.baseAddress!, rows: heads * tokens, cols: keys.shape[0], stride: keys.shape[0])
+        }
+        // Row (h, i): the image tokens mixed by head h's weights for query i, then through
+        // head h's value projection.
+        let mixed = matmul(weights, values)
+        var attended = Tensor(shape: [tokens, inner]) { out in
+            mixed.data.withUnsafeBufferPointer { pm in
+                vProj.weight.data.withUnsafeBufferPointer { wv in
+                    for h in 0..<heads {
+                        gemm(transB: true, m: tokens, n: d, k: width, a: pm.baseAddress! + h * tokens * width, lda: width,
+                             b: wv.baseAddress! + h * d * width, ldb: width, c: out.baseAddress! + h * d, ldc: inner)
+                    }
+                }
+            }
+        }
+        if let bias = vProj.bias { addInPlace(&attended, bias) }
+        return outProj(attended)
     }
-}
 
-/// A block's projections of the image tokens, which depend on the image but not on the prompt.
-struct ImageProjections {
-    /// Keys and values of the token-to-image attention, queries of the image-to-token attention.
-    let crossKeys: Tensor, crossValues: Tensor, imageQueries: Tensor
+    /// Image tokens [N, C] attending to the prompt tokens: `keys` and `values` are [T, C].
+    func imageToTokens(queries: Tensor, keys: Tensor, values: Tensor) -> Tensor {
+        let tokens = keys.shape[0], width = queries.shape[1], d = headWidth, inner = heads * d
+        let k = kProj(keys), v = vProj(values)
+        let outWidth = outProj.outFeatures
+        // Row (h, j): key j of head h carried back through head h's query projection (scaled),
+        // and its logit against the query bias, which every image token adds.
+        let foldedKeys = Tensor(shape: [heads * tokens, width]) { out in
+            k.data.withUnsafeBufferPointer { pk in
+                qProj.weight.data.withUnsafeBufferPointer { wq in
+                    for h in 0..<heads {
+                        gemm(m: tokens, n: width, k: d, alpha: scale, a: pk.baseAddress! + h * d, lda: inner,
+                             b: wq.baseAddress! + h * d * width, ldb: width,
+                             c: out.baseAddress! + h * tokens * width, ldc: width)
+                    }
+                }
+            }
+        }
+        let biasLogits = Tensor(shape: [heads * tokens]) { out in
+            for h in 0..<heads {
+                for j in 0..<tokens {
+                    var dot: Float = 0
+                    for c in 0..<d { dot += (qProj.bias?.data[h * d + c] ?? 0) * k.data[j * inner + h * d + c] }
+                    out[h * tokens + j] = scale * dot
+                }
+            }
+        }
+        // [N, heads·T]: one softmax per image token and head, over T contiguous logits.
+        var weights = linear(queries, weight: foldedKeys, bias: biasLogits)
+        weights.data.withUnsafeMutableBufferPointer {
+            softmaxRows($0.baseAddress!, rows: queries.shape[0] * heads, cols: tokens, stride: tokens)
+        }
+        // Column (h, j): value j of head h through head h's slice of the output projection.
+        let foldedValues = Tensor(shape: [outWidth, heads * tokens]) { out in
+            v.data.withUnsafeBufferPointer { pv in
+                outProj.weight.data.withUnsafeBufferPointer { wo in
+                    for h in 0..<heads {
+                        gemm(transB: true, m: outWidth, n: tokens, k: d, a: wo.baseAddress! + h * d, lda: inner,
+                             b: pv.baseAddress! + h * d, ldb: inner, c: out.baseAddress! + h * tokens, ldc: heads * tokens)
+                    }
+                }
+            }
+        }
+        return linear(weights, weight: foldedValues, bias: outProj.bias)
+    }
 }
 
 /// One block of the two-way transformer: tokens attend to themselves and to the image, and the
@@ -59,15 +143,9 @@ struct TwoWayBlock {
         skipFirstLayerPE = first
     }
 
-    func projections(keys: Tensor, keysWithPE: Tensor) -> ImageProjections {
-        ImageProjections(crossKeys: tokenToImage.kProj(keysWithPE), crossValues: tokenToImage.vProj(keys),
-                         imageQueries: imageToToken.qProj(keysWithPE))
-    }
-
-    /// `image`, when given, holds `projections` of the incoming keys (the first block's are
-    /// computed once per image).
+    /// `keysWithPE`, when given, is `keys + keyPE` (the first block's is prepared once per image).
     func callAsFunction(queries: inout Tensor, keys: inout Tensor, queryPE: Tensor, keyPE: Tensor,
-                        image: ImageProjections? = nil) {
+                        keysWithPE: Tensor? = nil) {
         switch (family, skipFirstLayerPE) {
         case (.sam, true):
             // SAM's first layer replaces the queries with the attention output.
@@ -84,17 +162,15 @@ struct TwoWayBlock {
         }
         queries = norm1(queries)
 
-        let image = image ?? projections(keys: keys, keysWithPE: keys + keyPE)
-        addInPlace(&queries, tokenToImage.attend(projectedQ: tokenToImage.qProj(queries + queryPE),
-                                                 projectedK: image.crossKeys, projectedV: image.crossValues))
+        let keysWithPE = keysWithPE ?? keys + keyPE
+        addInPlace(&queries, tokenToImage.tokensToImage(queries: queries + queryPE, keys: keysWithPE, values: keys))
         queries = norm2(queries)
 
         addInPlace(&queries, mlp(queries))
         queries = norm3(queries)
 
-        let tokensWithPE = queries + queryPE
-        addInPlace(&keys, imageToToken.attend(projectedQ: image.imageQueries, projectedK: imageToToken.kProj(tokensWithPE),
-                                              projectedV: imageToToken.vProj(queries)))
+        // Out of place: the first block's keys are shared with the prepared image.
+        keys = keys + imageToToken.imageToTokens(queries: keysWithPE, keys: queries + queryPE, values: queries)
         keys = norm4(keys)
     }
 }
@@ -108,13 +184,12 @@ public struct DecoderOutput: Sendable {
 }
 
 /// The decoder's image-side input, prepared once per image and reused for every prompt set
-/// (SamPredictor's `set_image`): the image tokens and the first block's projections of them.
-public struct DecoderImage: Sendable {
-    /// [64·64, 256] token-major image embedding, plus the dense prompt embedding (SAM).
+/// (SamPredictor's `set_image`): the image tokens token-major, with and without positions.
+struct DecoderImage: Sendable {
+    /// [64·64, 256] image embedding, plus the dense prompt embedding (SAM).
     let keys: Tensor
-    /// [64·64, 256] token-major dense positional encoding.
-    let keyPE: Tensor
-    let firstBlock: ImageProjections
+    /// [64·64, 256] dense positional encoding, and `keys + keyPE`.
+    let keyPE: Tensor, keysWithPE: Tensor
     /// Side of the square token grid (64).
     let side: Int
 }
@@ -174,15 +249,14 @@ public struct MaskDecoder {
         iouHead = try mlp("iou_prediction_head")
     }
 
-    /// Token-major image tokens and first-block projections for `imageEmbedding` [256, 64, 64]
-    /// (plus SAM's `dense` prompt embedding); `keyPE` is the dense PE as [64·64, 256].
+    /// Token-major image tokens for `imageEmbedding` [256, 64, 64] (plus SAM's `dense` prompt
+    /// embedding); `keyPE` is the dense PE as [64·64, 256].
     func prepareImage(imageEmbedding: Tensor, dense: Tensor?, keyPE: Tensor) -> DecoderImage {
         let dim = imageEmbedding.shape[0], side = imageEmbedding.shape[1]
         var source = imageEmbedding
         if let dense { addInPlace(&source, dense) }
         let keys = transpose2D(source.reshaped([dim, side * side]))
-        return DecoderImage(keys: keys, keyPE: keyPE, firstBlock: blocks[0].projections(keys: keys, keysWithPE: keys + keyPE),
-                            side: side)
+        return DecoderImage(keys: keys, keyPE: keyPE, keysWithPE: keys + keyPE, side: side)
     }
 
     /// Predicts masks for one prompt set.
@@ -204,14 +278,14 @@ public struct MaskDecoder {
         let keyPE = image.keyPE
         var queries = tokens
         for (i, block) in blocks.enumerated() {
-            block(queries: &queries, keys: &keys, queryPE: tokens, keyPE: keyPE, image: i == 0 ? image.firstBlock : nil)
+            block(queries: &queries, keys: &keys, queryPE: tokens, keyPE: keyPE, keysWithPE: i == 0 ? image.keysWithPE : nil)
         }
-        addInPlace(&queries, finalAttention(q: queries + tokens, k: keys + keyPE, v: keys))
+        addInPlace(&queries, finalAttention.tokensToImage(queries: queries + tokens, keys: keys + keyPE, values: keys))
         queries = finalNorm(queries)
 
         // Upscale the image tokens to 256x256 and project each mask token onto them.
-        var upscaled = convTranspose2x2(transpose2D(keys).reshaped([dim, side, side]),
-                                        weight: upscale1.0, bias: upscale1.1)
+        var upscaled = convTranspose2x2(keys.reshaped([side, side, dim]), weight: upscale1.0, bias: upscale1.1,
+                                        channelsLast: true)
         switch family {
         case .sam: upscaled = upscaleNorm.channels(upscaled)
         case .efficientSAM:

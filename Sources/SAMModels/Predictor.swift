@@ -96,14 +96,18 @@ extension SegmentAnythingModel {
     /// SAM goes bilinear to the 1024 input, crops the content, then bilinear to the photo;
     /// EfficientSAM goes bicubic straight to the photo.
     public func upsample(_ lowRes: Tensor, geometry: ImageGeometry) -> Tensor {
-        let (h, w) = geometry.originalSize
+        let (source, filter) = finalResize(lowRes, geometry: geometry)
+        return resize(source, height: geometry.originalSize.height, width: geometry.originalSize.width, filter: filter)
+    }
+
+    /// What the last resize to the photo's size starts from, and its filter.
+    private func finalResize(_ lowRes: Tensor, geometry: ImageGeometry) -> (source: Tensor, filter: ResizeFilter) {
         switch family {
         case .sam:
             let full = resizeBilinear(lowRes, height: geometry.modelInputSize, width: geometry.modelInputSize)
-            let content = crop(full, height: geometry.inputSize.height, width: geometry.inputSize.width)
-            return resizeBilinear(content, height: h, width: w)
+            return (crop(full, height: geometry.inputSize.height, width: geometry.inputSize.width), .bilinear)
         case .efficientSAM:
-            return resizeBicubic(lowRes, height: h, width: w)
+            return (lowRes, .bicubic)
         }
     }
 
@@ -112,17 +116,23 @@ extension SegmentAnythingModel {
                         stabilityOffset: Float = 1) -> MaskPrediction {
         let geometry = prepared.geometry
         let output = decode(prepared, prompt: modelInput(for: prompt, geometry: geometry), multimask: multimask)
-        let logits = upsample(output.lowResLogits, geometry: geometry)
-        let plane = geometry.originalSize.height * geometry.originalSize.width
+        let (h, w) = geometry.originalSize
+        let planeShape = [1] + output.lowResLogits.shape.dropFirst()
         var masks: [[UInt8]] = []
         var stability: [Float] = []
-        logits.data.withUnsafeBufferPointer { p in
-            for c in 0..<output.iouPredictions.count {
-                let (mask, score) = binarise(UnsafeBufferPointer(rebasing: p[c * plane ..< (c + 1) * plane]),
-                                             stabilityOffset: stabilityOffset)
-                masks.append(mask)
-                stability.append(score)
-            }
+        for c in 0..<output.iouPredictions.count {
+            // Full-size logits are thresholded and counted row by row as the resize produces them.
+            let (source, filter) = finalResize(output.lowResLogits[c].reshaped(planeShape), geometry: geometry)
+            var rowCounts = [(intersection: Int, union: Int)](repeating: (0, 0), count: h)
+            masks.append([UInt8](unsafeUninitializedCapacity: h * w) { mask, initialised in
+                rowCounts.withUnsafeMutableBufferPointer { counts in
+                    forEachResizedRow(source, height: h, width: w, filter: filter) { _, row, logits in
+                        counts[row] = binarise(logits, into: mask.baseAddress! + row * w, stabilityOffset: stabilityOffset)
+                    }
+                }
+                initialised = h * w
+            })
+            stability.append(stabilityScore(rowCounts))
         }
         return MaskPrediction(lowResLogits: output.lowResLogits, iouPredictions: output.iouPredictions,
                               stabilityScores: stability, masks: masks)
@@ -137,32 +147,26 @@ extension SegmentAnythingModel {
 
     /// Binary mask: logits > 0 (SAM) or ≥ 0 (EfficientSAM).
     public func threshold(_ logits: UnsafeBufferPointer<Float>) -> [UInt8] {
-        binarise(logits, stabilityOffset: 1).mask
-    }
-
-    /// The binary mask and the stability score of one logit plane, in one pass over the pixels,
-    /// split into blocks over the cores.
-    func binarise(_ logits: UnsafeBufferPointer<Float>, stabilityOffset: Float) -> (mask: [UInt8], stability: Float) {
         let blockSize = 1 << 16, blocks = (logits.count + blockSize - 1) / blockSize
-        let inclusive = family == .efficientSAM
-        var counts = [(intersection: Int, union: Int)](repeating: (0, 0), count: blocks)
-        let mask = [UInt8](unsafeUninitializedCapacity: logits.count) { mask, initialised in
-            counts.withUnsafeMutableBufferPointer { blockCounts in
-                parallelFor(blocks) { _, block in
-                    let start = block * blockSize, count = min(blockSize, logits.count - start)
-                    let p = logits.baseAddress! + start, out = mask.baseAddress! + start
-                    if inclusive {
-                        for i in 0..<count { out[i] = p[i] >= 0 ? 1 : 0 }
-                    } else {
-                        for i in 0..<count { out[i] = p[i] > 0 ? 1 : 0 }
-                    }
-                    blockCounts[block] = stabilityCounts(p, count: count, offset: stabilityOffset)
-                }
+        return [UInt8](unsafeUninitializedCapacity: logits.count) { mask, initialised in
+            parallelFor(blocks) { _, block in
+                let start = block * blockSize, end = min(start + blockSize, logits.count)
+                _ = binarise(UnsafeBufferPointer(rebasing: logits[start ..< end]), into: mask.baseAddress! + start,
+                             stabilityOffset: 1)
             }
             initialised = logits.count
         }
-        let union = counts.reduce(0) { $0 + $1.union }
-        return (mask, union == 0 ? 0 : Float(counts.reduce(0) { $0 + $1.intersection }) / Float(union))
+    }
+
+    /// Writes the binary mask of `logits` and returns their stability counts, in one pass.
+    private func binarise(_ logits: UnsafeBufferPointer<Float>, into mask: UnsafeMutablePointer<UInt8>,
+                          stabilityOffset: Float) -> (intersection: Int, union: Int) {
+        if family == .efficientSAM {
+            for i in 0..<logits.count { mask[i] = logits[i] >= 0 ? 1 : 0 }
+        } else {
+            for i in 0..<logits.count { mask[i] = logits[i] > 0 ? 1 : 0 }
+        }
+        return stabilityCounts(logits.baseAddress!, count: logits.count, offset: stabilityOffset)
     }
 }
 
@@ -175,14 +179,26 @@ public struct PreparedEmbedding: Sendable {
 }
 
 /// Pixels above +offset and above −offset: the intersection and union of SAM's stability score.
-@inline(__always)
 private func stabilityCounts(_ logits: UnsafePointer<Float>, count: Int, offset: Float,
                              threshold: Float = 0) -> (intersection: Int, union: Int) {
-    var intersection = 0, union = 0
+    typealias Lanes = SIMD16<Float>
     let high = threshold + offset, low = threshold - offset
-    for i in 0..<count {
-        intersection &+= logits[i] > high ? 1 : 0
-        union &+= logits[i] > low ? 1 : 0
+    let whole = count / Lanes.scalarCount * Lanes.scalarCount
+    var intersection = 0, union = 0
+    // Per-lane 32-bit counters (compare and subtract, no branches), emptied every 2^20 vectors.
+    for chunkStart in stride(from: 0, to: whole, by: Lanes.scalarCount << 20) {
+        var above = SIMD16<Int32>(repeating: 0), aboveLow = SIMD16<Int32>(repeating: 0)
+        for i in stride(from: chunkStart, to: min(whole, chunkStart + Lanes.scalarCount << 20), by: Lanes.scalarCount) {
+            let v = UnsafeRawPointer(logits + i).loadUnaligned(as: Lanes.self)
+            above &+= SIMD16<Int32>(repeating: 0).replacing(with: 1, where: v .> high)
+            aboveLow &+= SIMD16<Int32>(repeating: 0).replacing(with: 1, where: v .> low)
+        }
+        intersection += Int(above.wrappedSum())
+        union += Int(aboveLow.wrappedSum())
+    }
+    for i in whole..<count {
+        intersection += logits[i] > high ? 1 : 0
+        union += logits[i] > low ? 1 : 0
     }
     return (intersection, union)
 }
@@ -191,6 +207,11 @@ private func stabilityCounts(_ logits: UnsafePointer<Float>, count: Int, offset:
 /// i.e. count(logits > offset) / count(logits > −offset).
 public func stabilityScore(_ logits: UnsafeBufferPointer<Float>, offset: Float, threshold: Float = 0) -> Float {
     guard let base = logits.baseAddress else { return 0 }
-    let (intersection, union) = stabilityCounts(base, count: logits.count, offset: offset, threshold: threshold)
-    return union == 0 ? 0 : Float(intersection) / Float(union)
+    return stabilityScore([stabilityCounts(base, count: logits.count, offset: offset, threshold: threshold)])
+}
+
+/// The stability score from the counts of the parts of a plane.
+private func stabilityScore(_ counts: [(intersection: Int, union: Int)]) -> Float {
+    let union = counts.reduce(0) { $0 + $1.union }
+    return union == 0 ? 0 : Float(counts.reduce(0) { $0 + $1.intersection }) / Float(union)
 }

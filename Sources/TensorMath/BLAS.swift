@@ -12,8 +12,8 @@ public func gemm(transA: Bool = false, transB: Bool = false,
                  b: UnsafePointer<Float>, ldb: Int,
                  beta: Float = 0,
                  c: UnsafeMutablePointer<Float>, ldc: Int) {
-    // Below ~8 MFLOP the split costs more than it saves.
-    let parts = min(computeThreads(), max(1, (2 * m * n * k) >> 23))
+    // Below ~4 MFLOP (tens of microseconds) waking a thread costs more than it saves.
+    let parts = min(computeThreads(), max(1, (2 * m * n * k) >> 22))
     guard parts > 1 else {
         singleThreadedGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

@@ -13,8 +13,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     return Tensor(shape: outShape) { out in
         let o = out.baseAddress!
         if let bias {
+            // The product accumulates onto the bias (beta = 1).
             bias.data.withUnsafeBufferPointer { b in
-                for r in 0..<rows { (o + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+                parallelRanges(rows, unitCost: outFeatures) { range in
+                    for r in range { (o + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+                }
             }
         }
         x.data.withUnsafeBufferPointer { px in
@@ -30,24 +33,38 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 /// Elementwise a += b (same shape), or b broadcast over leading dimensions when smaller.
 public func addInPlace(_ a: inout Tensor, _ b: Tensor) {
     precondition(a.count % b.count == 0, "add: \(a.shape) and \(b.shape) do not broadcast")
-    let n = b.count
     a.data.withUnsafeMutableBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
-            parallelRanges(pa.count, unitCost: 1) { range in
-                // Runs of consecutive elements that do not wrap around b, so the inner loop vectorises.
-                var i = range.lowerBound
-                while i < range.upperBound {
-                    let j = i % n, run = min(range.upperBound - i, n - j)
-                    let target = pa.baseAddress! + i, source = pb.baseAddress! + j
-                    for k in 0..<run { target[k] += source[k] }
-                    i += run
-                }
+            add(pa.baseAddress!, count: pa.count, pb.baseAddress!, period: pb.count, into: pa.baseAddress!)
+        }
+    }
+}
+
+/// a + b (same shape), or b broadcast over leading dimensions when smaller.
+public func + (a: Tensor, b: Tensor) -> Tensor {
+    precondition(a.count % b.count == 0, "add: \(a.shape) and \(b.shape) do not broadcast")
+    return Tensor(shape: a.shape) { out in
+        a.data.withUnsafeBufferPointer { pa in
+            b.data.withUnsafeBufferPointer { pb in
+                add(pa.baseAddress!, count: pa.count, pb.baseAddress!, period: pb.count, into: out.baseAddress!)
             }
         }
     }
 }
 
-public func + (a: Tensor, b: Tensor) -> Tensor { var y = a; addInPlace(&y, b); return y }
+/// out[i] = a[i] + b[i mod period] for i < count; `out` may be `a`.
+private func add(_ a: UnsafePointer<Float>, count: Int, _ b: UnsafePointer<Float>, period: Int,
+                 into out: UnsafeMutablePointer<Float>) {
+    parallelRanges(count, unitCost: 1) { range in
+        // Runs that do not wrap around b, so the inner loop vectorises.
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let j = i % period, run = min(range.upperBound - i, period - j)
+            for k in 0..<run { out[i + k] = a[i + k] + b[j + k] }
+            i += run
+        }
+    }
+}
 
 /// Adds `bias[c]` to every element of channel c of a CHW tensor.
 public func addChannelBias(_ x: inout Tensor, _ bias: Tensor) {
@@ -252,8 +269,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
 
 /// ConvTranspose2d with kernel 2 and stride 2 (the SAM upscaler): every input pixel
 /// writes its own 2x2 output block, so it is one sgemm followed by a scatter.
-public func convTranspose2x2(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    let inC = x.shape[0], h = x.shape[1], w = x.shape[2]
+/// `x` is CHW, or HWC when `channelsLast` (a token-major feature map, read without transposing);
+/// the result is CHW.
+public func convTranspose2x2(_ x: Tensor, weight: Tensor, bias: Tensor?, channelsLast: Bool = false) -> Tensor {
+    let inC = x.shape[channelsLast ? 2 : 0], h = x.shape[channelsLast ? 0 : 1], w = x.shape[channelsLast ? 1 : 2]
     let outC = weight.shape[1]
     precondition(weight.shape[0] == inC && weight.shape[2] == 2 && weight.shape[3] == 2,
                  "convTranspose2x2: input \(x.shape) vs weight \(weight.shape)")
@@ -262,26 +281,24 @@ public func convTranspose2x2(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tens
     let blocks = Tensor(shape: [outC * 4, pixels]) { out in
         weight.data.withUnsafeBufferPointer { pw in
             x.data.withUnsafeBufferPointer { px in
-                gemm(transA: true, m: outC * 4, n: pixels, k: inC, a: pw.baseAddress!, lda: outC * 4,
-                     b: px.baseAddress!, ldb: pixels, c: out.baseAddress!, ldc: pixels)
+                gemm(transA: true, transB: channelsLast, m: outC * 4, n: pixels, k: inC, a: pw.baseAddress!, lda: outC * 4,
+                     b: px.baseAddress!, ldb: channelsLast ? inC : pixels, c: out.baseAddress!, ldc: pixels)
             }
         }
     }
     let outW = 2 * w
     return Tensor(shape: [outC, 2 * h, outW]) { out in
         blocks.data.withUnsafeBufferPointer { pb in
-            parallelRanges(outC, unitCost: 4 * pixels) { channels in
-                for o in channels {
+            // Output row 2i + a of channel o interleaves row i of blocks (o, a, 0) and (o, a, 1).
+            parallelRanges(outC * 2 * h, unitCost: 2 * outW) { rows in
+                for row in rows {
+                    let o = row / (2 * h), a = row % 2, i = row % (2 * h) / 2
                     let offset = bias?.data[o] ?? 0
-                    for a in 0..<2 {
-                        for b in 0..<2 {
-                            let src = pb.baseAddress! + ((o * 2 + a) * 2 + b) * pixels
-                            let dst = out.baseAddress! + o * 4 * pixels
-                            for i in 0..<h {
-                                let rowDst = dst + (2 * i + a) * outW + b
-                                for j in 0..<w { rowDst[2 * j] = src[i * w + j] + offset }
-                            }
-                        }
+                    let even = pb.baseAddress! + (o * 4 + a * 2) * pixels + i * w, odd = even + pixels
+                    let target = out.baseAddress! + row * outW
+                    for j in 0..<w {
+                        target[2 * j] = even[j] + offset
+                        target[2 * j + 1] = odd[j] + offset
                     }
                 }
             }

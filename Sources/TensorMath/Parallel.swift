@@ -44,8 +44,8 @@ public func parallelFor(_ items: Int, _ body: (_ worker: Int, _ item: Int) -> Vo
 /// `parallelFor` over contiguous ranges of `0..<count` whose total cost is about `count·unitCost`
 /// elementary operations; small jobs stay on the calling thread.
 func parallelRanges(_ count: Int, unitCost: Int, _ body: (Range<Int>) -> Void) {
-    // A range of less than ~64k operations does not repay waking a thread.
-    let parts = min(count, max(1, (count * unitCost) >> 16), 4 * threadCount)
+    // A range of less than ~128k operations does not repay waking a thread.
+    let parts = min(count, max(1, (count * unitCost) >> 17), 4 * threadCount)
     parallelFor(parts) { _, part in body(count * part / parts ..< count * (part + 1) / parts) }
 }
 

@@ -10,20 +10,31 @@
 
 typealias Float4 = SIMD4<Float>
 
-/// A [rows, columns] matrix of 32-element blocks, each element `code · scale + offset` with one
-/// scale and offset per block: ggml's Q4_0 (offset −8·d), Q4_1 (offset m) and Q8_0 (offset 0).
+/// A [rows, columns] matrix of 32-element blocks, each element `code · scale + offset` with an
+/// unsigned code and one float16 scale and offset per block: ggml's Q4_0 (offset −8·d), Q4_1
+/// (offset m) and Q8_0 (codes shifted by 128 into 0…255, offset −128·d). Code·scale and the
+/// offset are exact in float32 for these formats, so dequantised values equal ggml's. Scales stay
+/// float16 in memory (decoding is bandwidth-bound: float32 would add a sixth to Q4_1's bytes).
 public struct QuantizedMatrix: Sendable {
     public static let blockLength = 32
 
     /// How a block's 32 codes are stored.
     public enum Codes: Sendable {
-        /// 16 bytes of unsigned 4-bit codes: byte j holds element j in its low nibble and element
-        /// j + 16 in its high nibble (ggml's Q4_0/Q4_1 order).
+        /// 16 bytes of 4-bit codes: byte j holds element j in its low nibble and element j + 16
+        /// in its high nibble (ggml's Q4_0/Q4_1 order).
         case nibbles
-        /// 32 signed bytes, element j in byte j (ggml's Q8_0).
-        case signedBytes
+        /// 32 bytes, element j in byte j.
+        case bytes
 
         public var bytesPerBlock: Int { self == .nibbles ? 16 : 32 }
+    }
+
+    /// Where each block's offset comes from.
+    public enum Offsets: Sendable {
+        /// Its own float16 bit pattern per block (Q4_1's minimum m).
+        case perBlock([UInt16])
+        /// A fixed multiple of the block's scale: −8 for Q4_0, −128 for Q8_0 (codes shifted by 128).
+        case scaleMultiple(Float)
     }
 
     public let codes: Codes
@@ -31,26 +42,33 @@ public struct QuantizedMatrix: Sendable {
     public let columns: Int
     /// Per block, its codes 4×4-transposed within every 16 bytes (see the file comment).
     let packedCodes: [UInt8]
-    /// Per block, row-major.
-    let scales: [Float]
-    /// Per block; nil when every offset is zero (Q8_0).
-    let offsets: [Float]?
+    /// Per block, row-major: float16 bit patterns.
+    let scales: [UInt16]
+    /// Per block when offsets are stored (else empty): float16 bit patterns.
+    let blockOffsets: [UInt16]
+    /// The offset as a multiple of the scale when offsets are not stored.
+    let offsetMultiple: Float
 
     var blocksPerRow: Int { columns / Self.blockLength }
 
-    /// - codes: per block (row-major, `columns / 32` blocks a row), its codes in ggml's order.
-    /// - scales, offsets: one per block; `offsets` nil means all zero.
+    /// - blockCodes: per block (row-major, `columns / 32` blocks a row), its codes as `codes` says.
+    /// - scales: per block, a float16 bit pattern; offsets: per block too when `.perBlock`.
     /// Sizes must agree (callers validate file contents before building a matrix).
-    public init(codes: Codes, rows: Int, columns: Int, blockCodes: UnsafeRawBufferPointer, scales: [Float], offsets: [Float]?) {
+    public init(codes: Codes, rows: Int, columns: Int, blockCodes: UnsafeRawBufferPointer, scales: [UInt16], offsets: Offsets) {
         let blocks = rows * columns / Self.blockLength
         precondition(columns % Self.blockLength == 0, "QuantizedMatrix: \(columns) columns is not a multiple of 32")
-        precondition(blockCodes.count == blocks * codes.bytesPerBlock && scales.count == blocks && (offsets?.count ?? blocks) == blocks,
+        var offsetCount = blocks
+        if case .perBlock(let values) = offsets { offsetCount = values.count }
+        precondition(blockCodes.count == blocks * codes.bytesPerBlock && scales.count == blocks && offsetCount == blocks,
                      "QuantizedMatrix: codes, scales or offsets do not match \(rows)x\(columns)")
         self.codes = codes
         self.rows = rows
         self.columns = columns
         self.scales = scales
-        self.offsets = offsets
+        switch offsets {
+        case .perBlock(let values): (blockOffsets, offsetMultiple) = (values, 0)
+        case .scaleMultiple(let multiple): (blockOffsets, offsetMultiple) = ([], multiple)
+        }
         packedCodes = [UInt8](unsafeUninitializedCapacity: blockCodes.count) { packed, count in
             for group in stride(from: 0, to: blockCodes.count, by: 16) {
                 for i in 0..<4 {
@@ -61,13 +79,15 @@ public struct QuantizedMatrix: Sendable {
         }
     }
 
-    private init(codes: Codes, rows: Int, columns: Int, packedCodes: [UInt8], scales: [Float], offsets: [Float]?) {
+    private init(codes: Codes, rows: Int, columns: Int, packedCodes: [UInt8], scales: [UInt16],
+                 blockOffsets: [UInt16], offsetMultiple: Float) {
         self.codes = codes
         self.rows = rows
         self.columns = columns
         self.packedCodes = packedCodes
         self.scales = scales
-        self.offsets = offsets
+        self.blockOffsets = blockOffsets
+        self.offsetMultiple = offsetMultiple
     }
 
     /// The matrix whose row i is this matrix's row `order[i]`.
@@ -81,38 +101,52 @@ public struct QuantizedMatrix: Sendable {
             return result
         }
         return QuantizedMatrix(codes: codes, rows: rows, columns: columns, packedCodes: gather(packedCodes, width: rowBytes),
-                               scales: gather(scales, width: rowBlocks), offsets: offsets.map { gather($0, width: rowBlocks) })
+                               scales: gather(scales, width: rowBlocks),
+                               blockOffsets: blockOffsets.isEmpty ? [] : gather(blockOffsets, width: rowBlocks),
+                               offsetMultiple: offsetMultiple)
     }
 
     /// Bytes held (codes, scales and offsets).
-    public var byteCount: Int { packedCodes.count + 4 * scales.count + 4 * (offsets?.count ?? 0) }
+    public var byteCount: Int { packedCodes.count + 2 * scales.count + 2 * blockOffsets.count }
+
+    /// Calls `body(row, codes, scales, offsets)` for every row of `range` with the row's packed
+    /// codes and its blocks' scales and offsets widened to float32 (scratch reused across rows).
+    @inline(__always)
+    private func forEachRow(_ range: Range<Int>,
+                            _ body: (Int, UnsafeRawPointer, UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
+        let perRow = blocksPerRow, rowBytes = perRow * codes.bytesPerBlock
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(perRow, 1)) { scratch in
+            let rowScales = scratch.baseAddress!, rowOffsets = rowScales + perRow
+            packedCodes.withUnsafeBytes { packed in
+                scales.withUnsafeBufferPointer { scales in
+                    blockOffsets.withUnsafeBufferPointer { offsets in
+                        for row in range {
+                            let first = row * perRow
+                            widenHalves(scales.baseAddress! + first, count: perRow, into: rowScales)
+                            if !offsets.isEmpty {
+                                widenHalves(offsets.baseAddress! + first, count: perRow, into: rowOffsets)
+                            } else {
+                                for block in 0..<perRow { rowOffsets[block] = offsetMultiple * rowScales[block] }
+                            }
+                            body(row, packed.baseAddress! + row * rowBytes, rowScales, rowOffsets)
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     /// Rows `range` as float32, written row-major (`columns` apart) from `destination`.
     public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
-        let blockBytes = codes.bytesPerBlock, perRow = blocksPerRow
-        packedCodes.withUnsafeBytes { packed in
-            scales.withUnsafeBufferPointer { scales in
-                withOptionalBuffer(offsets) { offsets in
-                    for row in range {
-                        for block in 0..<perRow {
-                            let index = row * perRow + block
-                            let scale = Float4(repeating: scales[index])
-                            let out = UnsafeMutableRawPointer(destination + (row - range.lowerBound) * columns + block * Self.blockLength)
-                            let block = packed.baseAddress! + index * blockBytes
-                            // Multiply, then add: rounded as ggml dequantises (no offset at all
-                            // for Q8_0, so a zero keeps the sign ggml gives it).
-                            if let offsets {
-                                let offset = Float4(repeating: offsets[index])
-                                forEachGroup(of: codes, block) { group, values in
-                                    out.storeBytes(of: values * scale + offset, toByteOffset: 16 * group, as: Float4.self)
-                                }
-                            } else {
-                                forEachGroup(of: codes, block) { group, values in
-                                    out.storeBytes(of: values * scale, toByteOffset: 16 * group, as: Float4.self)
-                                }
-                            }
-                        }
-                    }
+        let blockBytes = codes.bytesPerBlock
+        forEachRow(range) { row, rowCodes, scales, offsets in
+            let rowOut = destination + (row - range.lowerBound) * columns
+            for block in 0..<blocksPerRow {
+                let scale = Float4(repeating: scales[block]), offset = Float4(repeating: offsets[block])
+                let out = UnsafeMutableRawPointer(rowOut + block * Self.blockLength)
+                // Multiply, then add, each rounded, as ggml dequantises.
+                forEachGroup(of: codes, rowCodes + block * blockBytes) { group, values in
+                    out.storeBytes(of: values * scale + offset, toByteOffset: 16 * group, as: Float4.self)
                 }
             }
         }
@@ -124,43 +158,77 @@ public struct QuantizedMatrix: Sendable {
     }
 
     /// y[r − rows.lowerBound] = Σ_c W[r, c]·x[c] for r in `rows`. `blockSums[b]` is the sum of
-    /// x over block b (used by the offsets).
+    /// x over block b, which the offsets multiply.
     func multiplyRows(_ range: Range<Int>, vector x: UnsafePointer<Float>, blockSums: UnsafePointer<Float>,
                       into y: UnsafeMutablePointer<Float>) {
-        let blockBytes = codes.bytesPerBlock, perRow = blocksPerRow
-        packedCodes.withUnsafeBytes { packed in
-            scales.withUnsafeBufferPointer { scales in
-                withOptionalBuffer(offsets) { offsets in
-                    for row in range {
-                        let first = row * perRow
-                        let rowCodes = packed.baseAddress! + first * blockBytes
-                        var sum = Float4(repeating: 0)
-                        switch codes {
-                        case .nibbles:
-                            for block in 0..<perRow {
-                                sum += nibbleBlockDot(rowCodes + block * 16, x + block * Self.blockLength) * scales[first + block]
-                            }
-                        case .signedBytes:
-                            for block in 0..<perRow {
-                                sum += signedByteBlockDot(rowCodes + block * 32, x + block * Self.blockLength) * scales[first + block]
-                            }
-                        }
-                        var total = sum.sum()
-                        if let offsets {
-                            for block in 0..<perRow { total += offsets[first + block] * blockSums[block] }
-                        }
-                        y[row - range.lowerBound] = total
-                    }
+        let perRow = blocksPerRow
+        forEachRow(range) { row, rowCodes, scales, offsets in
+            var sum = Float4(repeating: 0)
+            switch codes {
+            case .nibbles:
+                for block in 0..<perRow {
+                    sum += nibbleBlockDot(rowCodes + block * 16, x + block * Self.blockLength) * scales[block]
                 }
+            case .bytes:
+                // Halves accumulated apart: summing them before the scale makes LLVM's
+                // vectoriser shuffle lanes (2.5x slower).
+                var upper = Float4(repeating: 0)
+                for block in 0..<perRow {
+                    let codes = rowCodes + block * 32, values = x + block * Self.blockLength, scale = scales[block]
+                    sum += byteHalfDot(codes.loadUnaligned(as: SIMD4<UInt32>.self), values) * scale
+                    upper += byteHalfDot(codes.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self), values + 16) * scale
+                }
+                sum += upper
             }
+            y[row - range.lowerBound] = sum.sum() + dot(offsets, blockSums, count: perRow)
         }
     }
 }
 
+/// float16 bit patterns to float32, exactly (subnormals, infinities and NaNs included), four at a
+/// time. Lanes are addressed by constants only: a lane picked by a variable index goes through
+/// the stack, and the vector load after it stalls on store forwarding.
 @inline(__always)
-private func withOptionalBuffer<R>(_ array: [Float]?, _ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
-    guard let array else { return body(nil) }
-    return array.withUnsafeBufferPointer { body($0) }
+private func widenHalves(_ source: UnsafePointer<UInt16>, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    var i = 0
+    while i + 4 <= count {
+        let halves = SIMD4<UInt32>(UInt32(source[i]), UInt32(source[i + 1]), UInt32(source[i + 2]), UInt32(source[i + 3]))
+        UnsafeMutableRawPointer(destination + i).storeBytes(of: halfToFloat(halves), as: Float4.self)
+        i += 4
+    }
+    let left = count - i
+    guard left > 0 else { return }
+    let halves = SIMD4<UInt32>(UInt32(source[i]), left > 1 ? UInt32(source[i + 1]) : 0, left > 2 ? UInt32(source[i + 2]) : 0, 0)
+    let widened = halfToFloat(halves)
+    destination[i] = widened[0]
+    if left > 1 { destination[i + 1] = widened[1] }
+    if left > 2 { destination[i + 2] = widened[2] }
+}
+
+/// The exponent and mantissa move into float32 position, and a multiply by 2^112 rebiases the
+/// exponent (exact, subnormal halves included); exponent 31 (infinity, NaN) maps to 255.
+@inline(__always)
+private func halfToFloat(_ half: SIMD4<UInt32>) -> Float4 {
+    let magnitude = unsafeBitCast((half & 0x7FFF) &<< 13, to: Float4.self) * 0x1p112
+    let exponentIs31 = (((half &>> 10) & 0x1F) &+ 1) &>> 5  // 1 or 0, without a lane-by-lane select
+    let bits = unsafeBitCast(magnitude, to: SIMD4<UInt32>.self) | ((half & 0x8000) &<< 16) | ((0 &- exponentIs31) & 0x7F80_0000)
+    return unsafeBitCast(bits, to: Float4.self)
+}
+
+/// Σ a[i]·b[i], four lanes at a time.
+@inline(__always)
+private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var sum = Float4(repeating: 0), i = 0
+    while i + 4 <= count {
+        sum += UnsafeRawPointer(a + i).loadUnaligned(as: Float4.self) * UnsafeRawPointer(b + i).loadUnaligned(as: Float4.self)
+        i += 4
+    }
+    var total = sum.sum()
+    while i < count {
+        total += a[i] * b[i]
+        i += 1
+    }
+    return total
 }
 
 /// Calls `body(group, values)` for the 8 groups of 4 consecutive elements of one block
@@ -174,10 +242,10 @@ private func forEachGroup(of codes: QuantizedMatrix.Codes, _ block: UnsafeRawPoi
             body(k, widen((word &>> UInt32(8 * k)) & 0xF))
             body(4 + k, widen((word &>> UInt32(8 * k + 4)) & 0xF))
         }
-    case .signedBytes:
+    case .bytes:
         for half in 0..<2 {
-            let word = block.loadUnaligned(fromByteOffset: 16 * half, as: SIMD4<Int32>.self)
-            for k in 0..<4 { body(4 * half + k, Float4((word &<< Int32(24 - 8 * k)) &>> 24)) }
+            let word = block.loadUnaligned(fromByteOffset: 16 * half, as: SIMD4<UInt32>.self)
+            for k in 0..<4 { body(4 * half + k, widen((word &>> UInt32(8 * k)) & 0xFF)) }
         }
     }
 }
@@ -202,13 +270,9 @@ private func nibbleBlockDot(_ block: UnsafeRawPointer, _ x: UnsafePointer<Float>
     return (a + b) + (c + d)
 }
 
-/// Per-lane partial sums of codes·x over one signed-byte block.
+/// Per-lane partial sums of codes·x over 16 elements of a byte block.
 @inline(__always)
-private func signedByteBlockDot(_ block: UnsafeRawPointer, _ x: UnsafePointer<Float>) -> Float4 {
-    let low = block.loadUnaligned(as: SIMD4<Int32>.self), high = block.loadUnaligned(fromByteOffset: 16, as: SIMD4<Int32>.self)
-    let a = Float4((low &<< 24) &>> 24) * load4(x, 0) + Float4((low &<< 16) &>> 24) * load4(x, 1)
-    let b = Float4((low &<< 8) &>> 24) * load4(x, 2) + Float4(low &>> 24) * load4(x, 3)
-    let c = Float4((high &<< 24) &>> 24) * load4(x, 4) + Float4((high &<< 16) &>> 24) * load4(x, 5)
-    let d = Float4((high &<< 8) &>> 24) * load4(x, 6) + Float4(high &>> 24) * load4(x, 7)
-    return (a + b) + (c + d)
+private func byteHalfDot(_ word: SIMD4<UInt32>, _ x: UnsafePointer<Float>) -> Float4 {
+    (widen(word & 0xFF) * load4(x, 0) + widen((word &>> 8) & 0xFF) * load4(x, 1))
+        + (widen((word &>> 16) & 0xFF) * load4(x, 2) + widen(word &>> 24) * load4(x, 3))
 }

@@ -3,16 +3,59 @@
 // first (one float32 value per source row tap), then combines those rows with the height
 // weights, accumulating tap by tap. Doing the same separably gives the same roundings.
 
+/// The interpolation of `F.interpolate(..., align_corners=False)` without antialiasing.
+public enum ResizeFilter: Sendable {
+    case bilinear
+    /// Keys cubic with A = −0.75 and source indices clamped to the border.
+    case bicubic
+}
+
 /// `F.interpolate(x, (height, width), mode="bilinear", align_corners=False)` without antialiasing.
 /// `x` is [..., H, W]; every leading index (channels, batch) is resized independently.
 public func resizeBilinear(_ x: Tensor, height: Int, width: Int) -> Tensor {
-    resizeSeparable(x, height: height, width: width, taps: ResizeTaps.bilinear)
+    resize(x, height: height, width: width, filter: .bilinear)
 }
 
-/// `F.interpolate(x, (height, width), mode="bicubic", align_corners=False)`: Keys cubic with
-/// A = −0.75 and source indices clamped to the border. `x` is [..., H, W].
+/// `F.interpolate(x, (height, width), mode="bicubic", align_corners=False)`. `x` is [..., H, W].
 public func resizeBicubic(_ x: Tensor, height: Int, width: Int) -> Tensor {
-    resizeSeparable(x, height: height, width: width, taps: ResizeTaps.bicubic)
+    resize(x, height: height, width: width, filter: .bicubic)
+}
+
+/// `F.interpolate` of every [H, W] plane of `x` ([..., H, W]) to `height` x `width`.
+public func resize(_ x: Tensor, height: Int, width: Int, filter: ResizeFilter) -> Tensor {
+    let resize = SeparableResize(x, height: height, width: width, filter: filter)
+    guard resize.resizesHeight else { return Tensor(shape: resize.outputShape, data: resize.widthPassed) }
+    return Tensor(shape: resize.outputShape) { output in
+        resize.forEachRowBlock { _, rows, computeRow in
+            for r in rows { computeRow(r, output.baseAddress! + r * width) }
+        }
+    }
+}
+
+/// `resize` without storing the result: each output row is handed to `body(plane, row, values)`
+/// as soon as it is computed, on several threads at once. For consumers that reduce the planes
+/// (thresholds, counts) and need not keep them, this saves writing and re-reading them.
+public func forEachResizedRow(_ x: Tensor, height: Int, width: Int, filter: ResizeFilter,
+                              _ body: (_ plane: Int, _ row: Int, _ values: UnsafeBufferPointer<Float>) -> Void) {
+    let resize = SeparableResize(x, height: height, width: width, filter: filter)
+    guard resize.resizesHeight else {
+        resize.widthPassed.withUnsafeBufferPointer { rows in
+            for r in 0..<(resize.planes * height) {
+                body(r / height, r % height, UnsafeBufferPointer(rebasing: rows[r * width ..< (r + 1) * width]))
+            }
+        }
+        return
+    }
+    var scratch = [Float](repeating: 0, count: computeThreads() * width)
+    scratch.withUnsafeMutableBufferPointer { scratch in
+        resize.forEachRowBlock { worker, rows, computeRow in
+            let row = scratch.baseAddress! + worker * width
+            for r in rows {
+                computeRow(r, row)
+                body(r / height, r % height, UnsafeBufferPointer(start: row, count: width))
+            }
+        }
+    }
 }
 
 /// The top-left `height` x `width` corner of every [H, W] plane of `x` ([..., H, W]).
@@ -91,38 +134,66 @@ private struct ResizeTaps {
     }
 }
 
-private func resizeSeparable(_ x: Tensor, height: Int, width: Int,
-                             taps makeTaps: (Int, Int) -> ResizeTaps) -> Tensor {
-    precondition(x.rank >= 2, "resize: expected [..., H, W], got \(x.shape)")
-    precondition(height > 0 && width > 0, "resize: target \(height)x\(width) must be positive")
-    let inputHeight = x.shape[x.rank - 2], inputWidth = x.shape[x.rank - 1]
-    precondition(inputHeight > 0 && inputWidth > 0, "resize: empty input \(x.shape)")
-    let planes = x.count / (inputHeight * inputWidth)
-    let outputShape = Array(x.shape.dropLast(2)) + [height, width]
-    // An axis whose size does not change has weights (1, 0…): skipping it is exact for finite values.
-    if height == inputHeight && width == inputWidth { return x }
-
+/// A separable resize whose width pass is done; the height pass produces rows on demand.
+private struct SeparableResize {
+    let planes: Int, inputHeight: Int, height: Int, width: Int
+    let outputShape: [Int]
+    /// [planes, inputHeight, width]: the input resampled along the width only.
     let widthPassed: [Float]
-    if width == inputWidth {
-        widthPassed = x.data
-    } else {
-        let columnTaps = makeTaps(inputWidth, width)
-        widthPassed = [Float](unsafeUninitializedCapacity: planes * inputHeight * width) { output, count in
-            x.data.withUnsafeBufferPointer { input in
-                resampleWidth(input.baseAddress!, rows: planes * inputHeight, inputWidth: inputWidth,
-                              taps: columnTaps, outputWidth: width, into: output.baseAddress!)
-            }
-            count = planes * inputHeight * width
-        }
-    }
-    if height == inputHeight { return Tensor(shape: outputShape, data: widthPassed) }
+    /// nil when the height does not change.
+    let rowTaps: ResizeTaps?
 
-    let rowTaps = makeTaps(inputHeight, height)
-    return Tensor(shape: outputShape) { output in
-        widthPassed.withUnsafeBufferPointer { input in
-            resampleHeight(input.baseAddress!, planes: planes, inputHeight: inputHeight, width: width,
-                           taps: rowTaps, outputHeight: height, into: output.baseAddress!)
+    var resizesHeight: Bool { rowTaps != nil }
+
+    init(_ x: Tensor, height: Int, width: Int, filter: ResizeFilter) {
+        precondition(x.rank >= 2, "resize: expected [..., H, W], got \(x.shape)")
+        precondition(height > 0 && width > 0, "resize: target \(height)x\(width) must be positive")
+        let inputHeight = x.shape[x.rank - 2], inputWidth = x.shape[x.rank - 1]
+        precondition(inputHeight > 0 && inputWidth > 0, "resize: empty input \(x.shape)")
+        let planes = x.count / (inputHeight * inputWidth)
+        let makeTaps = filter == .bilinear ? ResizeTaps.bilinear : ResizeTaps.bicubic
+        self.planes = planes
+        self.inputHeight = inputHeight
+        self.height = height
+        self.width = width
+        outputShape = Array(x.shape.dropLast(2)) + [height, width]
+        // An axis whose size does not change has weights (1, 0…): skipping it is exact for finite values.
+        if width == inputWidth {
+            widthPassed = x.data
+        } else {
+            let columnTaps = makeTaps(inputWidth, width)
+            widthPassed = [Float](unsafeUninitializedCapacity: planes * inputHeight * width) { output, count in
+                x.data.withUnsafeBufferPointer { input in
+                    resampleWidth(input.baseAddress!, rows: planes * inputHeight, inputWidth: inputWidth,
+                                  taps: columnTaps, outputWidth: width, into: output.baseAddress!)
+                }
+                count = planes * inputHeight * width
+            }
         }
+        rowTaps = height == inputHeight ? nil : makeTaps(inputHeight, height)
+    }
+
+    /// Splits the output rows (plane-major: row r is row r % height of plane r / height) into
+    /// blocks over the cores; `body(worker, rows, computeRow)` gets `computeRow(r, target)`,
+    /// which writes the `width` values of row r to `target`.
+    func forEachRowBlock(_ body: (_ worker: Int, _ rows: Range<Int>,
+                                  _ computeRow: (Int, UnsafeMutablePointer<Float>) -> Void) -> Void) {
+        guard let taps = rowTaps else { preconditionFailure("resize: the height pass of an unchanged height") }
+        let rows = planes * height
+        let blocks = min(rows, max(1, (rows * width * taps.tapCount) >> 16), 4 * computeThreads())
+        widthPassed.withUnsafeBufferPointer { input in
+        taps.indices.withUnsafeBufferPointer { indices in
+        taps.weights.withUnsafeBufferPointer { weights in
+            let computeRow = { (r: Int, target: UnsafeMutablePointer<Float>) in
+                let plane = input.baseAddress! + (r / height) * inputHeight * width
+                let base = (r % height) * taps.tapCount
+                combineRows(plane, tapCount: taps.tapCount, indices: indices.baseAddress! + base,
+                            weights: weights.baseAddress! + base, width: width, into: target)
+            }
+            parallelFor(blocks) { worker, block in
+                body(worker, rows * block / blocks ..< rows * (block + 1) / blocks, computeRow)
+            }
+        }}}
     }
 }
 
@@ -158,29 +229,17 @@ private func gatherRow(_ source: UnsafePointer<Float>, tapCount: Int, indices: U
     }
 }
 
-/// Height pass: each output row is a weighted sum of whole width-passed rows, tap by tap.
-private func resampleHeight(_ input: UnsafePointer<Float>, planes: Int, inputHeight: Int, width: Int,
-                            taps: ResizeTaps, outputHeight: Int, into output: UnsafeMutablePointer<Float>) {
-    taps.indices.withUnsafeBufferPointer { indexBuffer in
-        taps.weights.withUnsafeBufferPointer { weightBuffer in
-            let indices = indexBuffer.baseAddress!, weights = weightBuffer.baseAddress!
-            parallelRanges(planes * outputHeight, unitCost: width * taps.tapCount) { range in
-                for outputRow in range {
-                    let plane = input + (outputRow / outputHeight) * inputHeight * width
-                    let base = (outputRow % outputHeight) * taps.tapCount
-                    let target = output + outputRow * width
-                    if taps.tapCount == 2 {
-                        let row0 = plane + indices[base] * width, row1 = plane + indices[base + 1] * width
-                        let w0 = weights[base], w1 = weights[base + 1]
-                        for i in 0..<width { target[i] = row0[i] * w0 + row1[i] * w1 }
-                    } else {
-                        let row0 = plane + indices[base] * width, row1 = plane + indices[base + 1] * width
-                        let row2 = plane + indices[base + 2] * width, row3 = plane + indices[base + 3] * width
-                        let w0 = weights[base], w1 = weights[base + 1], w2 = weights[base + 2], w3 = weights[base + 3]
-                        for i in 0..<width { target[i] = row0[i] * w0 + row1[i] * w1 + row2[i] * w2 + row3[i] * w3 }
-                    }
-                }
-            }
-        }
+/// One row of the height pass: Σ_t weight_t · plane row index_t, accumulated tap by tap.
+private func combineRows(_ plane: UnsafePointer<Float>, tapCount: Int, indices: UnsafePointer<Int>,
+                         weights: UnsafePointer<Float>, width: Int, into target: UnsafeMutablePointer<Float>) {
+    if tapCount == 2 {
+        let row0 = plane + indices[0] * width, row1 = plane + indices[1] * width
+        let w0 = weights[0], w1 = weights[1]
+        for i in 0..<width { target[i] = row0[i] * w0 + row1[i] * w1 }
+    } else {
+        let row0 = plane + indices[0] * width, row1 = plane + indices[1] * width
+        let row2 = plane + indices[2] * width, row3 = plane + indices[3] * width
+        let w0 = weights[0], w1 = weights[1], w2 = weights[2], w3 = weights[3]
+        for i in 0..<width { target[i] = row0[i] * w0 + row1[i] * w1 + row2[i] * w2 + row3[i] * w3 }
     }
 }

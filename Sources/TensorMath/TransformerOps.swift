@@ -29,13 +29,20 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
 /// GELU with the tanh approximation (`gelu_pytorch_tanh`), as SigLIP uses it.
 public func geluTanhInPlace(_ x: inout Tensor) {
     x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD(buffer, cost: 30) { v in
-            // tanh(z) = 1 − 2/(e^{2z} + 1)
-            let z = 0.7978845608028654 * (v + 0.044715 * v * v * v)
-            let tanh = 1 - 2 / (simdExp(2 * z) + 1)
-            return 0.5 * v * (1 + tanh)
+        mapSIMD(buffer, cost: 25) { v in
+            // ½·v·(1 + tanh z) = v·sigmoid(2z)
+            timesSigmoid(v, 2 * 0.7978845608028654 * (v + 0.044715 * v * v * v))
         }
     }
+}
+
+/// v·sigmoid(t), exactly 0 where sigmoid(t) < e⁻⁴⁰ (far below float32 tolerances). Computed
+/// as v/(1 + e⁻ᵗ), which never divides into a subnormal; the zeros keep the tiny values it would
+/// give for very negative t out of the next matrix product, where subnormal products cost a
+/// microcode assist each.
+@inline(__always)
+func timesSigmoid(_ v: FloatVector, _ t: FloatVector) -> FloatVector {
+    (v / (1 + simdExp(-t))).replacing(with: 0, where: t .< -40)
 }
 
 /// silu(gate)·up, the gated MLP's activation, for rows holding the gate projection then the up
@@ -52,7 +59,7 @@ public func siluGatedProduct(_ gateUp: Tensor) -> Tensor {
                     let gate = input.baseAddress! + r * doubleWidth, up = gate + width, result = out.baseAddress! + r * width
                     forEachVector(width) { i, valid in
                         let g = loadVector(gate + i, count: valid)
-                        storeVector(g / (1 + simdExp(-g)) * loadVector(up + i, count: valid), to: result + i, count: valid)
+                        storeVector(timesSigmoid(g, g) * loadVector(up + i, count: valid), to: result + i, count: valid)
                     }
                 }
             }

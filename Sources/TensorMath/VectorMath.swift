@@ -214,13 +214,16 @@ private func exponentiateShortRows(_ p: UnsafeMutablePointer<Float>, rows: Int, 
     }
 }
 
-/// Softmax over each row of a row-major [rows, cols] block whose rows are `stride` apart.
+/// Softmax over each row of a row-major [rows, cols] block whose rows are `stride` apart,
+/// ranges of rows in parallel.
 public func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int) {
-    for r in 0..<rows {
-        let row = p + r * stride
-        var inverseSum: Float = 0
-        exponentiateRows(row, rows: 1, cols: cols, stride: stride, inverseSums: &inverseSum)
-        scaleInPlace(row, count: cols, by: inverseSum)
+    parallelRanges(rows, unitCost: 30 * cols) { range in
+        let first = p + range.lowerBound * stride
+        var inverseSums = [Float](repeating: 0, count: range.count)
+        inverseSums.withUnsafeMutableBufferPointer { sums in
+            exponentiateRows(first, rows: range.count, cols: cols, stride: stride, inverseSums: sums.baseAddress!)
+            for r in 0..<range.count { scaleInPlace(first + r * stride, count: cols, by: sums[r]) }
+        }
     }
 }
 

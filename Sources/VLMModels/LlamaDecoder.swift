@@ -16,8 +16,10 @@ public final class KVCache {
         self.width = width
         capacity = max(reserve, 1)
         let count = capacity * width
-        keys = (0..<layers).map { _ in [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count } }
-        values = keys
+        // Separate arrays (not copies of one another), so no store triggers a copy-on-write.
+        let uninitialized = { [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count } }
+        keys = (0..<layers).map { _ in uninitialized() }
+        values = (0..<layers).map { _ in uninitialized() }
     }
 
     /// Makes room for `count` more positions.

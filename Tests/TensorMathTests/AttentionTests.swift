@@ -44,6 +44,21 @@ final class AttentionTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsoluteDifference(result, expected), 1e-5)
     }
 
+    func testPackedQKVMatchesSeparateInputs() {
+        let heads = 3, width = heads * 8
+        let packed = randomTensor([150, 3 * width], seed: 6)
+        let part = { (i: Int) -> Tensor in
+            var data: [Float] = []
+            for r in 0..<150 {
+                let start = r * 3 * width + i * width
+                data += packed.data[start ..< start + width]
+            }
+            return Tensor(shape: [150, width], data: data)
+        }
+        let expected = multiHeadAttention(q: part(0), k: part(1), v: part(2), heads: heads)
+        XCTAssertEqual(multiHeadAttention(packedQKV: packed, heads: heads), expected)
+    }
+
     func testDecoderShapedAttentionWithScaleAndLogitBias() {
         // Few tokens against many (and the reverse), widths that leave vector tails.
         let heads = 8

@@ -98,6 +98,44 @@ final class LayerTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
     }
 
+    func testConvTranspose2x2ReadsChannelsLastInput() {
+        let x = randomTensor([6, 5, 7], seed: 53), w = randomTensor([6, 4, 2, 2], seed: 54), b = randomTensor([4], seed: 55)
+        let hwc = transpose2D(x.reshaped([6, 35])).reshaped([5, 7, 6])
+        let expected = convTranspose2x2(x, weight: w, bias: b)
+        let y = convTranspose2x2(hwc, weight: w, bias: b, channelsLast: true)
+        XCTAssertEqual(y.shape, expected.shape)
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected.data.map(Double.init)), 1e-5)
+    }
+
+    func testAddBroadcastsOverLeadingDimensions() {
+        let a = randomTensor([5, 3, 7], seed: 90), row = randomTensor([7], seed: 91), same = randomTensor([5, 3, 7], seed: 92)
+        let sum = a + row
+        var inPlace = a
+        addInPlace(&inPlace, same)
+        for i in 0..<a.count {
+            XCTAssertEqual(sum.data[i], a.data[i] + row.data[i % 7])
+            XCTAssertEqual(inPlace.data[i], a.data[i] + same.data[i])
+        }
+        XCTAssertEqual(sum.shape, [5, 3, 7])
+    }
+
+    func testResizedRowsMatchStoredResize() {
+        let x = randomTensor([2, 9, 13], seed: 100)
+        for filter in [ResizeFilter.bilinear, .bicubic] {
+            for (height, width) in [(20, 31), (9, 31), (5, 13)] {
+                let stored = resize(x, height: height, width: width, filter: filter)
+                var streamed = [Float](repeating: .nan, count: 2 * height * width)
+                streamed.withUnsafeMutableBufferPointer { out in
+                    forEachResizedRow(x, height: height, width: width, filter: filter) { plane, row, values in
+                        XCTAssertEqual(values.count, width)
+                        for i in 0..<width { out[(plane * height + row) * width + i] = values[i] }
+                    }
+                }
+                XCTAssertEqual(streamed, stored.data, "\(filter) to \(height)x\(width)")
+            }
+        }
+    }
+
     /// (x − mean)/√(var + eps)·w + b over `count` values `stride` apart starting at `start`, in double.
     func normalised(_ x: Tensor, start: Int, count: Int, stride: Int, eps: Double) -> [Double] {
         let values = (0..<count).map { Double(x.data[start + $0 * stride]) }
