@@ -57,7 +57,7 @@ let package = Package(
         ]),
         // Benchmarks live outside the test suite.
         .executableTarget(name: "vlsam-bench", dependencies: [
-            "SAMModels", "Artifacts", "Imaging", "Checkpoints", "TensorMath",
+            "SAMModels", "VLMModels", "Tokenizers", "Artifacts", "Imaging", "Checkpoints", "TensorMath",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 

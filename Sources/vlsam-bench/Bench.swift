@@ -34,6 +34,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "SmolVLM config.json whose architecture is benchmarked with random weights.")
+    var vlmConfig = "../shared/models/smolvlm-256m-instruct/config.json"
+
+    @Option(help: "Where the random SmolVLM weights are made on first use and kept.")
+    var vlmModel = "artifacts/bench/smolvlm-256m-random"
+
+    @Option(help: "The real SmolLM2-135M GGUF (make fetch-smollm2).")
+    var gguf = "downloads/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    @Option(help: "Tokens generated when measuring decode speed.")
+    var decodeTokens = 32
+
+    @Flag(help: "Only the SAM-family figures.")
+    var samOnly = false
+
     mutating func run() throws {
         if let threads { setComputeThreads(threads) }
         print("vlsam-bench  (compute threads: \(computeThreads()), cores: \(ProcessInfo.processInfo.activeProcessorCount))")
@@ -75,6 +90,9 @@ struct Bench: ParsableCommand {
                      photo.width, photo.height, 1000 * median(predictions.map(\.wall)),
                      1000 * predictions.map(\.wall).min()!, 1000 * median(decodes), 1000 * median(predictions.map(\.cpu))))
         print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
+        if !samOnly {
+            try runVLMBench(config: vlmConfig, modelDirectory: vlmModel, image: image, gguf: gguf, decodeTokens: decodeTokens)
+        }
     }
 
     /// The best sgemm rate of OpenBLAS's own threading and of TensorMath's `gemm` (OpenBLAS
@@ -116,12 +134,13 @@ struct Bench: ParsableCommand {
         total += 2 * tokens * dim * out + 2 * tokens * out * out * 9
         return total
     }
+}
 
-    func peakRSSMegabytes() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
-    }
+/// Largest resident set of this process so far.
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
 }
 
 /// Wall-clock and process CPU seconds of `body`.
