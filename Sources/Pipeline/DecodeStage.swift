@@ -47,10 +47,11 @@ public struct DecodeStage {
         var masks: [UInt8] = [], logits: [Float] = [], iou: [Float] = [], stability: [Float] = []
         var setIndex: [Int32] = [], maskIndex: [Int32] = []
         let stabilityOffset: Float = 1
+        // What depends only on the image is prepared once and shared by every prompt set.
+        let prepared = model.prepare(embedding: embedding.embedding, geometry: geometry)
         for (s, set) in sets.enumerated() {
             let prompt = try modelPrompt(set, index: s, source: promptSource)
-            let prediction = model.predict(embedding: embedding.embedding, geometry: geometry, prompt: prompt,
-                                           multimask: multimask, stabilityOffset: stabilityOffset)
+            let prediction = model.predict(prepared, prompt: prompt, multimask: multimask, stabilityOffset: stabilityOffset)
             for (k, mask) in prediction.masks.enumerated() {
                 masks += mask
                 setIndex.append(Int32(s))
