@@ -110,25 +110,31 @@ public struct QuantizedMatrix: Sendable {
     public var byteCount: Int { packedCodes.count + 2 * scales.count + 2 * blockOffsets.count }
 
     /// Calls `body(row, codes, scales, offsets)` for every row of `range` with the row's packed
-    /// codes and its blocks' scales and offsets widened to float32 (scratch reused across rows).
+    /// codes and its blocks' scales and offsets widened to float32. Scales are widened for up to
+    /// `rowsPerBatch` rows at once, so the per-row cost stays small next to the row's blocks.
     @inline(__always)
     private func forEachRow(_ range: Range<Int>,
                             _ body: (Int, UnsafeRawPointer, UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
         let perRow = blocksPerRow, rowBytes = perRow * codes.bytesPerBlock
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(perRow, 1)) { scratch in
-            let rowScales = scratch.baseAddress!, rowOffsets = rowScales + perRow
+        let rowsPerBatch = max(1, 2048 / max(perRow, 1)), batchSize = rowsPerBatch * perRow
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(batchSize, 1)) { scratch in
+            let batchScales = scratch.baseAddress!, batchOffsets = batchScales + batchSize
             packedCodes.withUnsafeBytes { packed in
                 scales.withUnsafeBufferPointer { scales in
                     blockOffsets.withUnsafeBufferPointer { offsets in
-                        for row in range {
-                            let first = row * perRow
-                            widenHalves(scales.baseAddress! + first, count: perRow, into: rowScales)
+                        for batchStart in stride(from: range.lowerBound, to: range.upperBound, by: rowsPerBatch) {
+                            let batch = batchStart ..< min(batchStart + rowsPerBatch, range.upperBound)
+                            let first = batchStart * perRow, count = batch.count * perRow
+                            widenHalves(scales.baseAddress! + first, count: count, into: batchScales)
                             if !offsets.isEmpty {
-                                widenHalves(offsets.baseAddress! + first, count: perRow, into: rowOffsets)
+                                widenHalves(offsets.baseAddress! + first, count: count, into: batchOffsets)
                             } else {
-                                for block in 0..<perRow { rowOffsets[block] = offsetMultiple * rowScales[block] }
+                                for block in 0..<count { batchOffsets[block] = offsetMultiple * batchScales[block] }
                             }
-                            body(row, packed.baseAddress! + row * rowBytes, rowScales, rowOffsets)
+                            for row in batch {
+                                let offset = (row - batchStart) * perRow
+                                body(row, packed.baseAddress! + row * rowBytes, batchScales + offset, batchOffsets + offset)
+                            }
                         }
                     }
                 }

@@ -22,9 +22,11 @@ final class GGUFQuantizedMatrixTests: XCTestCase {
             return z ^ (z >> 31)
         }
         mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-        /// A float16 bit pattern of either sign with magnitude in [2^-8, 2^1).
+        /// A float16 bit pattern of either sign with magnitude in [2^-8, 2^1), or one time in ten
+        /// a subnormal (or zero), whose widening to float32 takes another path.
         mutating func half() -> [UInt8] {
-            let sign = UInt16(next() & 1) << 15, exponent = UInt16(7 + next() % 9) << 10, mantissa = UInt16(next() & 0x3FF)
+            let sign = UInt16(next() & 1) << 15, mantissa = UInt16(next() & 0x3FF)
+            let exponent = next() % 10 == 0 ? 0 : UInt16(7 + next() % 9) << 10
             let bits = sign | exponent | mantissa
             return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
         }
