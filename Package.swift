@@ -1,11 +1,18 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+import Foundation
+
+// Release builds use the build machine's vector extensions (AVX2/AVX-512 on x86): the
+// elementwise kernels and the quantised matrix-vector products are Swift SIMD code, which the
+// baseline x86-64 target limits to 4-wide SSE. VLSAM_TARGET_CPU picks another CPU for binaries
+// that must run elsewhere (e.g. `haswell`, or `x86-64` for the baseline).
+let targetCPU = ProcessInfo.processInfo.environment["VLSAM_TARGET_CPU"] ?? "native"
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", targetCPU], .when(configuration: .release))]
 
 let package = Package(
     name: "vlsam",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vlsam-encode", targets: ["vlsam-encode"]),
         .executable(name: "vlsam-decode", targets: ["vlsam-decode"]),

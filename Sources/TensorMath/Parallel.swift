@@ -1,10 +1,13 @@
 import Foundation
+import Synchronization
 
 // TensorMath schedules its own threads and keeps OpenBLAS single-threaded inside each of them.
 // OpenBLAS's thread pool busy-waits (sched_yield) for about 0.1 s after every threaded call; the
 // softmax, resize and elementwise work that alternates with the matrix products then fights
 // those spinning threads for the cores (a quarter of the encoder's time went to it).
-// Our workers sleep on a condition variable between jobs. They are plain threads rather than
+// Our workers spin for a few microseconds after each job, then sleep on a condition variable:
+// token-by-token decoding hands the threads ~150 small jobs per token, and a futex wake-up
+// each time cost a fifth of the decode time. They are plain threads rather than
 // Dispatch's pool, which on Linux adds threads only when its load monitor sees idle cores and
 // so ran whole encoder passes on one thread while the machine was busy.
 
@@ -56,9 +59,11 @@ private final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var busy = false
     private var job: ((Int) -> Void)?
-    /// Pool threads taking part in the current job, and those not yet done with it.
-    private var participants = 0, running = 0
+    /// Pool threads taking part in the current job.
+    private var participants = 0
     private var generation = 0
+    /// `generation` and the participants not yet done, readable without the lock while spinning.
+    private let published = Atomic<Int>(0), unfinished = Atomic<Int>(0)
     private let threads: Int
 
     private init(threads: Int) {
@@ -85,15 +90,20 @@ private final class WorkerPool: @unchecked Sendable {
             condition.lock()
             job = body
             participants = min(workers - 1, threads)
-            running = participants
+            unfinished.store(participants, ordering: .releasing)
             generation += 1
+            published.store(generation, ordering: .releasing)
             condition.broadcast()
             condition.unlock()
 
             body(0)
 
+            if !spin(until: { unfinished.load(ordering: .acquiring) == 0 }) {
+                condition.lock()
+                while unfinished.load(ordering: .acquiring) > 0 { condition.wait() }
+                condition.unlock()
+            }
             condition.lock()
-            while running > 0 { condition.wait() }
             job = nil
             busy = false
             condition.unlock()
@@ -102,16 +112,31 @@ private final class WorkerPool: @unchecked Sendable {
 
     private func serve(worker: Int) {
         var seen = 0
-        condition.lock()
         while true {
+            _ = spin(until: { published.load(ordering: .acquiring) != seen })
+            condition.lock()
             while generation == seen { condition.wait() }
             seen = generation
-            guard worker <= participants, let job else { continue }
+            var current = worker <= participants ? job : nil
             condition.unlock()
-            job(worker)
-            condition.lock()
-            running -= 1
-            if running == 0 { condition.broadcast() }
+            guard current != nil else { continue }
+            current?(worker)
+            // The caller's closure may not outlive `run`, which returns once `unfinished` is 0.
+            current = nil
+            if unfinished.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                condition.lock()
+                condition.broadcast()
+                condition.unlock()
+            }
         }
+    }
+
+    /// Polls `done` for about 50 µs; true when it became true.
+    private func spin(until done: () -> Bool) -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + 50_000
+        while !done() {
+            if DispatchTime.now().uptimeNanoseconds > deadline { return false }
+        }
+        return true
     }
 }

@@ -3,10 +3,10 @@
 // and never writes float32 weights, which is what makes token-by-token decoding fast (the weights
 // are read once per token, at 4.5–8.5 bits each instead of 32).
 //
-// The build targets baseline x86-64 (SSE2: no byte shuffles, no FMA), so a block's codes are
-// widened with 32-bit shifts and masks: byte k of lane i of a 16-byte vector is extracted by
-// `(v >> 8k) & mask`, giving one element per lane. The codes are stored 4×4-transposed within
-// each 16 bytes so that this extraction yields elements in their natural order.
+// The kernels are plain loops over a block's bytes that LLVM's loop vectoriser turns into
+// byte-to-float widening and full-width vector arithmetic. Written with Swift's SIMD types
+// instead, the unpacking is scalarised lane by lane and then badly re-vectorised once the
+// target has AVX (four times slower).
 
 typealias Float4 = SIMD4<Float>
 
@@ -40,8 +40,8 @@ public struct QuantizedMatrix: Sendable {
     public let codes: Codes
     public let rows: Int
     public let columns: Int
-    /// Per block, its codes 4×4-transposed within every 16 bytes (see the file comment).
-    let packedCodes: [UInt8]
+    /// Per block (row-major), its codes as `codes` says.
+    let blockCodes: [UInt8]
     /// Per block, row-major: float16 bit patterns.
     let scales: [UInt16]
     /// Per block when offsets are stored (else empty): float16 bit patterns.
@@ -69,22 +69,15 @@ public struct QuantizedMatrix: Sendable {
         case .perBlock(let values): (blockOffsets, offsetMultiple) = (values, 0)
         case .scaleMultiple(let multiple): (blockOffsets, offsetMultiple) = ([], multiple)
         }
-        packedCodes = [UInt8](unsafeUninitializedCapacity: blockCodes.count) { packed, count in
-            for group in stride(from: 0, to: blockCodes.count, by: 16) {
-                for i in 0..<4 {
-                    for k in 0..<4 { packed[group + 4 * i + k] = blockCodes[group + 4 * k + i] }
-                }
-            }
-            count = blockCodes.count
-        }
+        self.blockCodes = [UInt8](blockCodes)
     }
 
-    private init(codes: Codes, rows: Int, columns: Int, packedCodes: [UInt8], scales: [UInt16],
+    private init(codes: Codes, rows: Int, columns: Int, blockCodes: [UInt8], scales: [UInt16],
                  blockOffsets: [UInt16], offsetMultiple: Float) {
         self.codes = codes
         self.rows = rows
         self.columns = columns
-        self.packedCodes = packedCodes
+        self.blockCodes = blockCodes
         self.scales = scales
         self.blockOffsets = blockOffsets
         self.offsetMultiple = offsetMultiple
@@ -100,26 +93,26 @@ public struct QuantizedMatrix: Sendable {
             for row in order { result += source[row * width ..< (row + 1) * width] }
             return result
         }
-        return QuantizedMatrix(codes: codes, rows: rows, columns: columns, packedCodes: gather(packedCodes, width: rowBytes),
+        return QuantizedMatrix(codes: codes, rows: rows, columns: columns, blockCodes: gather(blockCodes, width: rowBytes),
                                scales: gather(scales, width: rowBlocks),
                                blockOffsets: blockOffsets.isEmpty ? [] : gather(blockOffsets, width: rowBlocks),
                                offsetMultiple: offsetMultiple)
     }
 
     /// Bytes held (codes, scales and offsets).
-    public var byteCount: Int { packedCodes.count + 2 * scales.count + 2 * blockOffsets.count }
+    public var byteCount: Int { blockCodes.count + 2 * scales.count + 2 * blockOffsets.count }
 
-    /// Calls `body(row, codes, scales, offsets)` for every row of `range` with the row's packed
+    /// Calls `body(row, codes, scales, offsets)` for every row of `range` with the row's block
     /// codes and its blocks' scales and offsets widened to float32. Scales are widened for up to
     /// `rowsPerBatch` rows at once, so the per-row cost stays small next to the row's blocks.
     @inline(__always)
     private func forEachRow(_ range: Range<Int>,
-                            _ body: (Int, UnsafeRawPointer, UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
+                            _ body: (Int, UnsafePointer<UInt8>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
         let perRow = blocksPerRow, rowBytes = perRow * codes.bytesPerBlock
         let rowsPerBatch = max(1, 2048 / max(perRow, 1)), batchSize = rowsPerBatch * perRow
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(batchSize, 1)) { scratch in
             let batchScales = scratch.baseAddress!, batchOffsets = batchScales + batchSize
-            packedCodes.withUnsafeBytes { packed in
+            blockCodes.withUnsafeBufferPointer { packed in
                 scales.withUnsafeBufferPointer { scales in
                     blockOffsets.withUnsafeBufferPointer { offsets in
                         for batchStart in stride(from: range.lowerBound, to: range.upperBound, by: rowsPerBatch) {
@@ -144,15 +137,21 @@ public struct QuantizedMatrix: Sendable {
 
     /// Rows `range` as float32, written row-major (`columns` apart) from `destination`.
     public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
-        let blockBytes = codes.bytesPerBlock
+        let blockBytes = codes.bytesPerBlock, length = Self.blockLength
         forEachRow(range) { row, rowCodes, scales, offsets in
             let rowOut = destination + (row - range.lowerBound) * columns
             for block in 0..<blocksPerRow {
-                let scale = Float4(repeating: scales[block]), offset = Float4(repeating: offsets[block])
-                let out = UnsafeMutableRawPointer(rowOut + block * Self.blockLength)
+                let c = rowCodes + block * blockBytes, out = rowOut + block * length
+                let scale = scales[block], offset = offsets[block]
                 // Multiply, then add, each rounded, as ggml dequantises.
-                forEachGroup(of: codes, rowCodes + block * blockBytes) { group, values in
-                    out.storeBytes(of: values * scale + offset, toByteOffset: 16 * group, as: Float4.self)
+                switch codes {
+                case .nibbles:
+                    for j in 0..<16 {
+                        out[j] = Float(c[j] & 0xF) * scale + offset
+                        out[16 + j] = Float(c[j] &>> 4) * scale + offset
+                    }
+                case .bytes:
+                    for j in 0..<32 { out[j] = Float(c[j]) * scale + offset }
                 }
             }
         }
@@ -169,24 +168,37 @@ public struct QuantizedMatrix: Sendable {
                       into y: UnsafeMutablePointer<Float>) {
         let perRow = blocksPerRow
         forEachRow(range) { row, rowCodes, scales, offsets in
-            var sum = Float4(repeating: 0)
+            y[row - range.lowerBound] = rowDot(rowCodes, x, scales: scales) + dot(offsets, blockSums, count: perRow)
+        }
+    }
+
+    /// Σ code·scale·x over one row's blocks.
+    @inline(__always)
+    private func rowDot(_ rowCodes: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>, scales: UnsafePointer<Float>) -> Float {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { lanes in
+            // One partial sum per byte position of a block's codes, in a local buffer that the
+            // optimiser keeps in vector registers across the row.
+            let sums = lanes.baseAddress!
+            for j in 0..<16 { sums[j] = 0 }
             switch codes {
             case .nibbles:
-                for block in 0..<perRow {
-                    sum += nibbleBlockDot(rowCodes + block * 16, x + block * Self.blockLength) * scales[block]
+                for block in 0..<blocksPerRow {
+                    let c = rowCodes + 16 * block, values = x + Self.blockLength * block, scale = scales[block]
+                    for j in 0..<16 {
+                        sums[j] += (Float(c[j] & 0xF) * values[j] + Float(c[j] &>> 4) * values[16 + j]) * scale
+                    }
                 }
             case .bytes:
-                // Halves accumulated apart: summing them before the scale makes LLVM's
-                // vectoriser shuffle lanes (2.5x slower).
-                var upper = Float4(repeating: 0)
-                for block in 0..<perRow {
-                    let codes = rowCodes + block * 32, values = x + block * Self.blockLength, scale = scales[block]
-                    sum += byteHalfDot(codes.loadUnaligned(as: SIMD4<UInt32>.self), values) * scale
-                    upper += byteHalfDot(codes.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self), values + 16) * scale
+                for block in 0..<blocksPerRow {
+                    let c = rowCodes + 32 * block, values = x + Self.blockLength * block, scale = scales[block]
+                    for j in 0..<16 {
+                        sums[j] += (Float(c[j]) * values[j] + Float(c[16 + j]) * values[16 + j]) * scale
+                    }
                 }
-                sum += upper
             }
-            y[row - range.lowerBound] = sum.sum() + dot(offsets, blockSums, count: perRow)
+            var total: Float = 0
+            for j in 0..<16 { total += sums[j] }
+            return total
         }
     }
 }
@@ -235,50 +247,4 @@ private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: In
         i += 1
     }
     return total
-}
-
-/// Calls `body(group, values)` for the 8 groups of 4 consecutive elements of one block
-/// (elements 4·group ..< 4·group + 4), widened to float from the packed codes at `block`.
-@inline(__always)
-private func forEachGroup(of codes: QuantizedMatrix.Codes, _ block: UnsafeRawPointer, _ body: (Int, Float4) -> Void) {
-    switch codes {
-    case .nibbles:
-        let word = block.loadUnaligned(as: SIMD4<UInt32>.self)
-        for k in 0..<4 {
-            body(k, widen((word &>> UInt32(8 * k)) & 0xF))
-            body(4 + k, widen((word &>> UInt32(8 * k + 4)) & 0xF))
-        }
-    case .bytes:
-        for half in 0..<2 {
-            let word = block.loadUnaligned(fromByteOffset: 16 * half, as: SIMD4<UInt32>.self)
-            for k in 0..<4 { body(4 * half + k, widen((word &>> UInt32(8 * k)) & 0xFF)) }
-        }
-    }
-}
-
-@inline(__always)
-private func widen(_ codes: SIMD4<UInt32>) -> Float4 { Float4(SIMD4<Int32>(truncatingIfNeeded: codes)) }
-
-@inline(__always)
-private func load4(_ x: UnsafePointer<Float>, _ group: Int) -> Float4 {
-    UnsafeRawPointer(x + 4 * group).loadUnaligned(as: Float4.self)
-}
-
-/// Per-lane partial sums of codes·x over one nibble block (the caller applies scale and offset).
-/// The products are summed as a tree so the block is not one long chain of dependent adds.
-@inline(__always)
-private func nibbleBlockDot(_ block: UnsafeRawPointer, _ x: UnsafePointer<Float>) -> Float4 {
-    let word = block.loadUnaligned(as: SIMD4<UInt32>.self)
-    let a = widen(word & 0xF) * load4(x, 0) + widen((word &>> 8) & 0xF) * load4(x, 1)
-    let b = widen((word &>> 16) & 0xF) * load4(x, 2) + widen((word &>> 24) & 0xF) * load4(x, 3)
-    let c = widen((word &>> 4) & 0xF) * load4(x, 4) + widen((word &>> 12) & 0xF) * load4(x, 5)
-    let d = widen((word &>> 20) & 0xF) * load4(x, 6) + widen(word &>> 28) * load4(x, 7)
-    return (a + b) + (c + d)
-}
-
-/// Per-lane partial sums of codes·x over 16 elements of a byte block.
-@inline(__always)
-private func byteHalfDot(_ word: SIMD4<UInt32>, _ x: UnsafePointer<Float>) -> Float4 {
-    (widen(word & 0xFF) * load4(x, 0) + widen((word &>> 8) & 0xFF) * load4(x, 1))
-        + (widen((word &>> 16) & 0xFF) * load4(x, 2) + widen(word &>> 24) * load4(x, 3))
 }

@@ -46,18 +46,31 @@ struct Bench: ParsableCommand {
     @Option(help: "Tokens generated when measuring decode speed.")
     var decodeTokens = 32
 
-    @Flag(help: "Only the SAM-family figures.")
-    var samOnly = false
+    enum Part: String, ExpressibleByArgument, CaseIterable {
+        case sam, smolvlm, gguf
+    }
+
+    @Option(help: "Measure only this part: sam (sgemm, encoder, decoder), smolvlm or gguf. Repeatable; default all.")
+    var only: [Part] = []
 
     mutating func run() throws {
         if let threads { setComputeThreads(threads) }
         print("vlsam-bench  (compute threads: \(computeThreads()), cores: \(ProcessInfo.processInfo.activeProcessorCount))")
+        let parts = only.isEmpty ? Part.allCases : only
+        if parts.contains(.sam) { try runSAMBench() }
+        if parts.contains(.smolvlm) {
+            try runSmolVLMBench(config: vlmConfig, modelDirectory: vlmModel, image: image, decodeTokens: decodeTokens)
+        }
+        if parts.contains(.gguf) { try runGGUFBench(path: gguf, decodeTokens: decodeTokens) }
+    }
 
+    /// sgemm, then the SAM-family encoder and decoder against it.
+    func runSAMBench() throws {
         let sgemm = measureSGEMM()
         print(String(format: "sgemm 2048x2048x2048:          %7.1f GFLOP/s  (OpenBLAS on %d threads %.1f, TensorMath gemm %.1f)",
                      sgemm.best, computeThreads(), sgemm.openBLAS, sgemm.tensorMath))
 
-        var start = Date()
+        let start = Date()
         let model = try SegmentAnythingModel(checkpoint: checkpoint)
         print(String(format: "load %@: %.2f s", model.name, Date().timeIntervalSince(start)))
         let photo = try decodeImage(atPath: image)
@@ -90,9 +103,6 @@ struct Bench: ParsableCommand {
                      photo.width, photo.height, 1000 * median(predictions.map(\.wall)),
                      1000 * predictions.map(\.wall).min()!, 1000 * median(decodes), 1000 * median(predictions.map(\.cpu))))
         print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
-        if !samOnly {
-            try runVLMBench(config: vlmConfig, modelDirectory: vlmModel, image: image, gguf: gguf, decodeTokens: decodeTokens)
-        }
     }
 
     /// The best sgemm rate of OpenBLAS's own threading and of TensorMath's `gemm` (OpenBLAS

@@ -4,8 +4,8 @@ import Imaging
 import Tokenizers
 import VLMModels
 
-/// SmolVLM-256M (architecture-exact random weights) and the real SmolLM2-135M GGUF.
-func runVLMBench(config: String, modelDirectory: String, image: String, gguf: String, decodeTokens: Int) throws {
+/// SmolVLM-256M with architecture-exact random weights.
+func runSmolVLMBench(config: String, modelDirectory: String, image: String, decodeTokens: Int) throws {
     let weights = (modelDirectory as NSString).appendingPathComponent("model.safetensors")
     if !FileManager.default.fileExists(atPath: weights) {
         // Random weights are as fast as trained ones; made once and kept for later runs.
@@ -51,7 +51,10 @@ func runVLMBench(config: String, modelDirectory: String, image: String, gguf: St
         if !split { print(String(format: "SmolVLM-256M decode: %.1f tokens/s", decodeRate)) }
     }
     print(String(format: "peak RSS after SmolVLM-256M: %.0f MB", peakRSSMegabytes()))
+}
 
+/// The real SmolLM2-135M GGUF, computing on its quantised blocks.
+func runGGUFBench(path gguf: String, decodeTokens: Int) throws {
     guard FileManager.default.fileExists(atPath: gguf) else {
         print("SmolLM2-135M GGUF decode: skipped, \(gguf) is absent (run `make fetch-smollm2`)")
         return
