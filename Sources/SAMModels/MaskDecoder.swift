@@ -3,9 +3,11 @@ import TensorMath
 
 /// Attention with projections to an internal width (downsampled for the cross attentions).
 ///
-/// The cross attentions pair about ten prompt tokens with 4096 image tokens. Instead of
-/// projecting the image tokens and running per-head products of skinny shapes, they fold the
-/// image side's projections into the token side, which is exact up to rounding. For head h:
+/// The cross attentions pair about ten prompt tokens with 4096 image tokens. The first block's
+/// image side does not depend on the prompt, so its projections are made once per image. Later
+/// blocks, instead of projecting the image tokens and running per-head products of skinny
+/// shapes, fold the image side's projections into the token side, which is exact up to
+/// rounding. For head h:
 /// q·(W_k x + b_k) = (q W_k)·x + q·b_k, whose last term is the same for every key and cancels in
 /// the softmax; Σ_j p_j (W_v x_j + b_v) = W_v (Σ_j p_j x_j) + b_v, as the weights sum to 1; and
 /// the other way round, (W_q x + b_q)·k = x·(W_qᵀ k) + b_q·k and out = Σ_h P_h (V_h W_o,hᵀ) + b_o.
@@ -28,6 +30,11 @@ struct DecoderAttention {
     /// Attention among the prompt tokens.
     func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         outProj(multiHeadAttention(q: qProj(q), k: kProj(k), v: vProj(v), heads: heads))
+    }
+
+    /// Prompt tokens [T, C] attending to image tokens projected beforehand, [N, inner] each.
+    func tokensToImage(queries: Tensor, projectedKeys: Tensor, projectedValues: Tensor) -> Tensor {
+        outProj(multiHeadAttention(q: qProj(queries), k: projectedKeys, v: projectedValues, heads: heads))
     }
 
     /// Prompt tokens [T, C] attending to image tokens: `keys` and `values` are [N, C], unprojected.
@@ -70,8 +77,7 @@ struct DecoderAttention {
     /// Image tokens [N, C] attending to the prompt tokens: `keys` and `values` are [T, C].
     func imageToTokens(queries: Tensor, keys: Tensor, values: Tensor) -> Tensor {
         let tokens = keys.shape[0], width = queries.shape[1], d = headWidth, inner = heads * d
-        let k = kProj(keys), v = vProj(values)
-        let outWidth = outProj.outFeatures
+        let k = kProj(keys)
         // Row (h, j): key j of head h carried back through head h's query projection (scaled),
         // and its logit against the query bias, which every image token adds.
         let foldedKeys = Tensor(shape: [heads * tokens, width]) { out in
@@ -94,11 +100,37 @@ struct DecoderAttention {
                 }
             }
         }
-        // [N, heads·T]: one softmax per image token and head, over T contiguous logits.
-        var weights = linear(queries, weight: foldedKeys, bias: biasLogits)
-        weights.data.withUnsafeMutableBufferPointer {
-            softmaxRows($0.baseAddress!, rows: queries.shape[0] * heads, cols: tokens, stride: tokens)
+        return mixTokenValues(logits: linear(queries, weight: foldedKeys, bias: biasLogits), values: values)
+    }
+
+    /// Image tokens attending to the prompt tokens [T, C], with the image side's queries
+    /// projected beforehand, [N, inner].
+    func imageToTokens(projectedQueries: Tensor, keys: Tensor, values: Tensor) -> Tensor {
+        let tokens = keys.shape[0], d = headWidth, inner = heads * d
+        let k = kProj(keys)
+        // [inner, heads·T], block diagonal: head h's keys (scaled) in rows h·d..<(h+1)·d and
+        // columns h·T..<(h+1)·T, so one product gives every head's logits side by side.
+        var blocks = Tensor(zeros: [inner, heads * tokens])
+        blocks.data.withUnsafeMutableBufferPointer { out in
+            for h in 0..<heads {
+                for j in 0..<tokens {
+                    for c in 0..<d { out[(h * d + c) * heads * tokens + h * tokens + j] = scale * k.data[j * inner + h * d + c] }
+                }
+            }
         }
+        return mixTokenValues(logits: matmul(projectedQueries, blocks), values: values)
+    }
+
+    /// Σ_h softmax(logits_h) V_h W_o,hᵀ + b_o from [N, heads·T] logits (one softmax per image
+    /// token and head, over T contiguous logits) and the unprojected token values [T, C].
+    private func mixTokenValues(logits: Tensor, values: Tensor) -> Tensor {
+        let tokens = values.shape[0], d = headWidth, inner = heads * d
+        let v = vProj(values)
+        var weights = logits
+        weights.data.withUnsafeMutableBufferPointer {
+            softmaxRows($0.baseAddress!, rows: $0.count / tokens, cols: tokens, stride: tokens)
+        }
+        let outWidth = outProj.outFeatures
         // Column (h, j): value j of head h through head h's slice of the output projection.
         let foldedValues = Tensor(shape: [outWidth, heads * tokens]) { out in
             v.data.withUnsafeBufferPointer { pv in
@@ -143,9 +175,10 @@ struct TwoWayBlock {
         skipFirstLayerPE = first
     }
 
-    /// `keysWithPE`, when given, is `keys + keyPE` (the first block's is prepared once per image).
+    /// `prepared` holds this block's image-side projections when no prompt can change them
+    /// (the first block's, made once per image).
     func callAsFunction(queries: inout Tensor, keys: inout Tensor, queryPE: Tensor, keyPE: Tensor,
-                        keysWithPE: Tensor? = nil) {
+                        prepared: ImageProjections? = nil) {
         switch (family, skipFirstLayerPE) {
         case (.sam, true):
             // SAM's first layer replaces the queries with the attention output.
@@ -162,17 +195,41 @@ struct TwoWayBlock {
         }
         queries = norm1(queries)
 
-        let keysWithPE = keysWithPE ?? keys + keyPE
-        addInPlace(&queries, tokenToImage.tokensToImage(queries: queries + queryPE, keys: keysWithPE, values: keys))
+        let keysWithPE = prepared == nil ? keys + keyPE : keys
+        let tokenQueries = queries + queryPE
+        if let prepared {
+            addInPlace(&queries, tokenToImage.tokensToImage(queries: tokenQueries, projectedKeys: prepared.tokenToImageKeys,
+                                                           projectedValues: prepared.tokenToImageValues))
+        } else {
+            addInPlace(&queries, tokenToImage.tokensToImage(queries: tokenQueries, keys: keysWithPE, values: keys))
+        }
         queries = norm2(queries)
 
         addInPlace(&queries, mlp(queries))
         queries = norm3(queries)
 
+        let tokenKeys = queries + queryPE
         // Out of place: the first block's keys are shared with the prepared image.
-        keys = keys + imageToToken.imageToTokens(queries: keysWithPE, keys: queries + queryPE, values: queries)
+        if let prepared {
+            keys = keys + imageToToken.imageToTokens(projectedQueries: prepared.imageToTokenQueries, keys: tokenKeys, values: queries)
+        } else {
+            keys = keys + imageToToken.imageToTokens(queries: keysWithPE, keys: tokenKeys, values: queries)
+        }
         keys = norm4(keys)
     }
+
+    /// This block's image-side projections of `keys` (plus `keyPE` where the block adds it).
+    func imageProjections(keys: Tensor, keyPE: Tensor) -> ImageProjections {
+        let keysWithPE = keys + keyPE
+        return ImageProjections(tokenToImageKeys: tokenToImage.kProj(keysWithPE), tokenToImageValues: tokenToImage.vProj(keys),
+                                imageToTokenQueries: imageToToken.qProj(keysWithPE))
+    }
+}
+
+/// A block's projections of the image tokens, [N, inner] each.
+struct ImageProjections: Sendable {
+    let tokenToImageKeys: Tensor, tokenToImageValues: Tensor
+    let imageToTokenQueries: Tensor
 }
 
 /// The output of the mask decoder for one prompt set.
@@ -184,12 +241,14 @@ public struct DecoderOutput: Sendable {
 }
 
 /// The decoder's image-side input, prepared once per image and reused for every prompt set
-/// (SamPredictor's `set_image`): the image tokens token-major, with and without positions.
+/// (SamPredictor's `set_image`): the image tokens token-major, their positions, and the first
+/// block's projections of them.
 struct DecoderImage: Sendable {
     /// [64·64, 256] image embedding, plus the dense prompt embedding (SAM).
     let keys: Tensor
-    /// [64·64, 256] dense positional encoding, and `keys + keyPE`.
-    let keyPE: Tensor, keysWithPE: Tensor
+    /// [64·64, 256] dense positional encoding.
+    let keyPE: Tensor
+    let firstBlock: ImageProjections
     /// Side of the square token grid (64).
     let side: Int
 }
@@ -202,7 +261,7 @@ public struct MaskDecoder {
     let finalAttention: DecoderAttention
     let finalNorm: LayerNorm
     let iouToken: Tensor, maskTokens: Tensor
-    let upscale1: (Tensor, Tensor), upscaleNorm: LayerNorm, upscale2: (Tensor, Tensor)
+    let upscale1: SubPixelConvTranspose2x2, upscaleNorm: LayerNorm, upscale2: SubPixelConvTranspose2x2
     let hypernetworks: [MLP]
     let iouHead: MLP
     public let maskTokenCount: Int
@@ -229,16 +288,18 @@ public struct MaskDecoder {
         let hiddenNames: (String) -> [String]
         switch family {
         case .sam:
-            upscale1 = (try w("output_upscaling.0.weight", shape: [256, 64, 2, 2]), try w("output_upscaling.0.bias", shape: [64]))
+            upscale1 = SubPixelConvTranspose2x2(weight: try w("output_upscaling.0.weight", shape: [256, 64, 2, 2]),
+                                                bias: try w("output_upscaling.0.bias", shape: [64]))
             upscaleNorm = try LayerNorm(w.scoped("output_upscaling.1"), eps: 1e-6)
-            upscale2 = (try w("output_upscaling.3.weight", shape: [64, 32, 2, 2]), try w("output_upscaling.3.bias", shape: [32]))
+            upscale2 = SubPixelConvTranspose2x2(weight: try w("output_upscaling.3.weight", shape: [64, 32, 2, 2]),
+                                                bias: try w("output_upscaling.3.bias", shape: [32]))
             hiddenNames = { ["\($0).layers.0", "\($0).layers.1", "\($0).layers.2"] }
         case .efficientSAM:
-            upscale1 = (try w("final_output_upscaling_layers.0.0.weight", shape: [256, 64, 2, 2]),
-                        try w("final_output_upscaling_layers.0.0.bias", shape: [64]))
+            upscale1 = SubPixelConvTranspose2x2(weight: try w("final_output_upscaling_layers.0.0.weight", shape: [256, 64, 2, 2]),
+                                                bias: try w("final_output_upscaling_layers.0.0.bias", shape: [64]))
             upscaleNorm = try LayerNorm(w.scoped("final_output_upscaling_layers.0.1"), eps: 1e-5)
-            upscale2 = (try w("final_output_upscaling_layers.1.0.weight", shape: [64, 32, 2, 2]),
-                        try w("final_output_upscaling_layers.1.0.bias", shape: [32]))
+            upscale2 = SubPixelConvTranspose2x2(weight: try w("final_output_upscaling_layers.1.0.weight", shape: [64, 32, 2, 2]),
+                                                bias: try w("final_output_upscaling_layers.1.0.bias", shape: [32]))
             hiddenNames = { ["\($0).layers.0.0", "\($0).layers.1.0", "\($0).fc"] }
         }
         let activation: MLP.Activation = family == .sam ? .relu : .gelu
@@ -250,13 +311,13 @@ public struct MaskDecoder {
     }
 
     /// Token-major image tokens for `imageEmbedding` [256, 64, 64] (plus SAM's `dense` prompt
-    /// embedding); `keyPE` is the dense PE as [64·64, 256].
+    /// embedding) and the first block's projections of them; `keyPE` is the dense PE as [64·64, 256].
     func prepareImage(imageEmbedding: Tensor, dense: Tensor?, keyPE: Tensor) -> DecoderImage {
         let dim = imageEmbedding.shape[0], side = imageEmbedding.shape[1]
         var source = imageEmbedding
         if let dense { addInPlace(&source, dense) }
         let keys = transpose2D(source.reshaped([dim, side * side]))
-        return DecoderImage(keys: keys, keyPE: keyPE, keysWithPE: keys + keyPE, side: side)
+        return DecoderImage(keys: keys, keyPE: keyPE, firstBlock: blocks[0].imageProjections(keys: keys, keyPE: keyPE), side: side)
     }
 
     /// Predicts masks for one prompt set.
@@ -278,32 +339,42 @@ public struct MaskDecoder {
         let keyPE = image.keyPE
         var queries = tokens
         for (i, block) in blocks.enumerated() {
-            block(queries: &queries, keys: &keys, queryPE: tokens, keyPE: keyPE, keysWithPE: i == 0 ? image.keysWithPE : nil)
+            block(queries: &queries, keys: &keys, queryPE: tokens, keyPE: keyPE, prepared: i == 0 ? image.firstBlock : nil)
         }
-        addInPlace(&queries, finalAttention.tokensToImage(queries: queries + tokens, keys: keys + keyPE, values: keys))
-        queries = finalNorm(queries)
+        // Only the IoU and mask tokens are read from here on, so only they attend to the image.
+        let outputTokens = 1 + maskTokenCount
+        let firstRows = { (x: Tensor) in Tensor(shape: [outputTokens, dim], data: Array(x.data[0 ..< outputTokens * dim])) }
+        var heads = firstRows(queries)
+        addInPlace(&heads, finalAttention.tokensToImage(queries: heads + firstRows(tokens), keys: keys + keyPE, values: keys))
+        heads = finalNorm(heads)
 
-        // Upscale the image tokens to 256x256 and project each mask token onto them.
-        var upscaled = convTranspose2x2(keys.reshaped([side, side, dim]), weight: upscale1.0, bias: upscale1.1,
-                                        channelsLast: true)
+        // Upscale the image tokens to 256x256 (in sub-pixel order) and project each mask token onto them.
+        var upscaled = upscale1(keys)
         switch family {
-        case .sam: upscaled = upscaleNorm.channels(upscaled)
+        case .sam: upscaled = upscaleNorm(upscaled)
         case .efficientSAM:
-            upscaled = groupNorm(upscaled, groups: 1, weight: upscaleNorm.weight, bias: upscaleNorm.bias, eps: upscaleNorm.eps)
+            upscaled = singleGroupNorm(channelsLast: upscaled, weight: upscaleNorm.weight, bias: upscaleNorm.bias,
+                                       eps: upscaleNorm.eps)
         }
         geluInPlace(&upscaled)
-        upscaled = convTranspose2x2(upscaled, weight: upscale2.0, bias: upscale2.1)
+        upscaled = upscale2(upscaled)
         geluInPlace(&upscaled)
-        let maskSide = upscaled.shape[1]
+        let maskSide = 4 * side
 
         let outputs = multimask ? Array(1..<maskTokenCount) : [0]
         var hyper: [Float] = []
-        for i in outputs { hyper += hypernetworks[i](queries[1 + i].reshaped([1, dim])).data }
-        let channels = upscaled.shape[0]
-        let logits = matmul(Tensor(shape: [outputs.count, channels], data: hyper),
-                            upscaled.reshaped([channels, maskSide * maskSide]))
-        let iou = iouHead(queries[0].reshaped([1, dim])).data
-        return DecoderOutput(lowResLogits: logits.reshaped([outputs.count, maskSide, maskSide]),
-                             iouPredictions: outputs.map { iou[$0] })
+        for i in outputs { hyper += hypernetworks[i](heads[1 + i].reshaped([1, dim])).data }
+        let channels = upscale2.outChannels
+        let subPixelLogits = matmul(Tensor(shape: [outputs.count, channels], data: hyper), upscaled, transB: true)
+        let logits = Tensor(shape: [outputs.count, maskSide, maskSide]) { out in
+            subPixelLogits.data.withUnsafeBufferPointer { source in
+                for plane in 0..<outputs.count {
+                    rasterOrder(source.baseAddress! + plane * maskSide * maskSide, side: side, levels: 2,
+                                into: out.baseAddress! + plane * maskSide * maskSide)
+                }
+            }
+        }
+        let iou = iouHead(heads[0].reshaped([1, dim])).data
+        return DecoderOutput(lowResLogits: logits, iouPredictions: outputs.map { iou[$0] })
     }
 }

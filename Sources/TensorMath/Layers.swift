@@ -168,25 +168,22 @@ public func layerNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -
     }
 }
 
-/// GroupNorm over a CHW tensor with per-channel affine parameters.
-public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
-    let channels = x.shape[0], plane = x.count / channels
-    let perGroup = channels / groups, n = perGroup * plane
+/// GroupNorm with one group (EfficientSAM's upscaler) on channels-last [pixels, C] input: one
+/// mean and variance over every element, then each channel's affine parameters.
+public func singleGroupNorm(channelsLast x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+    let channels = x.shape.last!, n = x.count, pixels = n / channels
     return Tensor(shape: x.shape) { out in
         x.data.withUnsafeBufferPointer { px in
-            for g in 0..<groups {
-                let start = px.baseAddress! + g * n
-                // Two-pass mean and variance; a group can hold millions of values.
-                let mean = Float(blockwiseSum(start, count: n) { $0 } / Double(n))
-                let variance = blockwiseSum(start, count: n, padding: mean) { ($0 - mean) * ($0 - mean) } / Double(n)
-                let inverse = Float(1 / (variance + Double(eps)).squareRoot())
-                parallelRanges(perGroup, unitCost: 2 * plane) { range in
-                    for c in range {
-                        let channel = g * perGroup + c
-                        let w = weight.data[channel] * inverse, b = bias.data[channel]
-                        let source = start + c * plane, target = out.baseAddress! + channel * plane
-                        for i in 0..<plane { target[i] = (source[i] - mean) * w + b }
-                    }
+            let start = px.baseAddress!
+            // Two-pass mean and variance: the group holds millions of values.
+            let mean = Float(blockwiseSum(start, count: n) { $0 } / Double(n))
+            let variance = blockwiseSum(start, count: n, padding: mean) { ($0 - mean) * ($0 - mean) } / Double(n)
+            let inverse = Float(1 / (variance + Double(eps)).squareRoot())
+            let scales = weight.data.map { $0 * inverse }
+            parallelRanges(pixels, unitCost: 2 * channels) { range in
+                for p in range {
+                    let source = start + p * channels, target = out.baseAddress! + p * channels
+                    for c in 0..<channels { target[c] = (source[c] - mean) * scales[c] + bias.data[c] }
                 }
             }
         }
@@ -267,40 +264,54 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     return y
 }
 
-/// ConvTranspose2d with kernel 2 and stride 2 (the SAM upscaler): every input pixel
-/// writes its own 2x2 output block, so it is one sgemm followed by a scatter.
-/// `x` is CHW, or HWC when `channelsLast` (a token-major feature map, read without transposing);
-/// the result is CHW.
-public func convTranspose2x2(_ x: Tensor, weight: Tensor, bias: Tensor?, channelsLast: Bool = false) -> Tensor {
-    let inC = x.shape[channelsLast ? 2 : 0], h = x.shape[channelsLast ? 0 : 1], w = x.shape[channelsLast ? 1 : 2]
-    let outC = weight.shape[1]
-    precondition(weight.shape[0] == inC && weight.shape[2] == 2 && weight.shape[3] == 2,
-                 "convTranspose2x2: input \(x.shape) vs weight \(weight.shape)")
-    let pixels = h * w
-    // blocks[(o, a, b), pixel] = Σ_c W[c, (o, a, b)] · x[c, pixel]
-    let blocks = Tensor(shape: [outC * 4, pixels]) { out in
-        weight.data.withUnsafeBufferPointer { pw in
-            x.data.withUnsafeBufferPointer { px in
-                gemm(transA: true, transB: channelsLast, m: outC * 4, n: pixels, k: inC, a: pw.baseAddress!, lda: outC * 4,
-                     b: px.baseAddress!, ldb: channelsLast ? inC : pixels, c: out.baseAddress!, ldc: pixels)
+/// ConvTranspose2d with kernel 2 and stride 2 (the SAM upscaler) on channels-last pixels,
+/// leaving its output in sub-pixel order: the four output pixels (2i + a, 2j + b) of input
+/// pixel p = (i, j) are rows 4p + 2a + b of the [4·pixels, out] result. That is one sgemm with
+/// no scatter, and a second such layer reads the first one's output as it is; `rasterOrder`
+/// puts a finished plane in row-major order once.
+public struct SubPixelConvTranspose2x2: Sendable {
+    /// [4·out, in]: row (a, b, o) holds PyTorch's weight[:, o, a, b]; and the bias repeated to match.
+    let weight: Tensor, bias: Tensor
+
+    /// `weight` in PyTorch's layout [in, out, 2, 2], `bias` [out].
+    public init(weight: Tensor, bias: Tensor) {
+        let inC = weight.shape[0], outC = weight.shape[1]
+        precondition(weight.rank == 4 && weight.shape[2] == 2 && weight.shape[3] == 2 && bias.count == outC,
+                     "SubPixelConvTranspose2x2: weight \(weight.shape), bias \(bias.shape)")
+        self.weight = Tensor(shape: [4 * outC, inC]) { out in
+            for c in 0..<inC {
+                for o in 0..<outC {
+                    for tap in 0..<4 { out[(tap * outC + o) * inC + c] = weight.data[(c * outC + o) * 4 + tap] }
+                }
             }
         }
+        self.bias = Tensor(shape: [4 * outC], data: Array([[Float]](repeating: bias.data, count: 4).joined()))
     }
-    let outW = 2 * w
-    return Tensor(shape: [outC, 2 * h, outW]) { out in
-        blocks.data.withUnsafeBufferPointer { pb in
-            // Output row 2i + a of channel o interleaves row i of blocks (o, a, 0) and (o, a, 1).
-            parallelRanges(outC * 2 * h, unitCost: 2 * outW) { rows in
-                for row in rows {
-                    let o = row / (2 * h), a = row % 2, i = row % (2 * h) / 2
-                    let offset = bias?.data[o] ?? 0
-                    let even = pb.baseAddress! + (o * 4 + a * 2) * pixels + i * w, odd = even + pixels
-                    let target = out.baseAddress! + row * outW
-                    for j in 0..<w {
-                        target[2 * j] = even[j] + offset
-                        target[2 * j + 1] = odd[j] + offset
-                    }
-                }
+
+    public var outChannels: Int { weight.shape[0] / 4 }
+
+    /// [pixels, in] → [4·pixels, out].
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let pixels = x.count / weight.shape[1]
+        return linear(x.reshaped([pixels, weight.shape[1]]), weight: weight, bias: bias).reshaped([4 * pixels, outChannels])
+    }
+}
+
+/// A plane in the sub-pixel order of `levels` chained `SubPixelConvTranspose2x2` layers over a
+/// side×side grid, as a row-major (side·2^levels)² plane.
+public func rasterOrder(_ plane: UnsafePointer<Float>, side: Int, levels: Int, into out: UnsafeMutablePointer<Float>) {
+    let factor = 1 << levels, outSide = side * factor
+    // Output (y, x) = (i·f + Σ a_l·2^(levels−l), j·f + Σ b_l·2^(levels−l)); the sub-pixel index
+    // interleaves those bits as (p, a₁, b₁, a₂, b₂, ...).
+    var spread = [Int](repeating: 0, count: factor)
+    for offset in 0..<factor {
+        for bit in 0..<levels where offset & (1 << bit) != 0 { spread[offset] |= 1 << (2 * bit) }
+    }
+    spread.withUnsafeBufferPointer { spread in
+        for y in 0..<outSide {
+            let row = plane + (y >> levels) * side * factor * factor, rowBits = spread[y & (factor - 1)] << 1
+            for x in 0..<outSide {
+                out[y * outSide + x] = row[(x >> levels) * factor * factor + (rowBits | spread[x & (factor - 1)])]
             }
         }
     }
