@@ -209,13 +209,11 @@ struct TwoWayBlock {
         queries = norm3(queries)
 
         let tokenKeys = queries + queryPE
+        let update = prepared.map {
+            imageToToken.imageToTokens(projectedQueries: $0.imageToTokenQueries, keys: tokenKeys, values: queries)
+        } ?? imageToToken.imageToTokens(queries: keysWithPE, keys: tokenKeys, values: queries)
         // Out of place: the first block's keys are shared with the prepared image.
-        if let prepared {
-            keys = keys + imageToToken.imageToTokens(projectedQueries: prepared.imageToTokenQueries, keys: tokenKeys, values: queries)
-        } else {
-            keys = keys + imageToToken.imageToTokens(queries: keysWithPE, keys: tokenKeys, values: queries)
-        }
-        keys = norm4(keys)
+        keys = norm4(keys, adding: update)
     }
 
     /// This block's image-side projections of `keys` (plus `keyPE` where the block adds it).
@@ -348,33 +346,50 @@ public struct MaskDecoder {
         addInPlace(&heads, finalAttention.tokensToImage(queries: heads + firstRows(tokens), keys: keys + keyPE, values: keys))
         heads = finalNorm(heads)
 
-        // Upscale the image tokens to 256x256 (in sub-pixel order) and project each mask token onto them.
-        var upscaled = upscale1(keys)
+        // Upscale the image tokens to 256x256 as sub-grids (see SubPixelConvTranspose2x2), and
+        // project each mask token onto the features with the last GELU and bias folded in.
+        var upscaled = upscale1(keys, tokenMajor: true)
         switch family {
-        case .sam: upscaled = upscaleNorm(upscaled)
+        case .sam:
+            let maps = (0..<4).map { upscaleNorm.channels(upscaled[$0]).data }
+            upscaled = Tensor(shape: upscaled.shape, data: Array(maps.joined()))
         case .efficientSAM:
-            upscaled = singleGroupNorm(channelsLast: upscaled, weight: upscaleNorm.weight, bias: upscaleNorm.bias,
-                                       eps: upscaleNorm.eps)
+            upscaled = singleGroupNorm(upscaled, weight: upscaleNorm.weight, bias: upscaleNorm.bias, eps: upscaleNorm.eps)
         }
         geluInPlace(&upscaled)
-        upscaled = upscale2(upscaled)
-        geluInPlace(&upscaled)
-        let maskSide = 4 * side
+        upscaled = upscale2(upscaled, addBias: false)
 
         let outputs = multimask ? Array(1..<maskTokenCount) : [0]
         var hyper: [Float] = []
         for i in outputs { hyper += hypernetworks[i](heads[1 + i].reshaped([1, dim])).data }
-        let channels = upscale2.outChannels
-        let subPixelLogits = matmul(Tensor(shape: [outputs.count, channels], data: hyper), upscaled, transB: true)
-        let logits = Tensor(shape: [outputs.count, maskSide, maskSide]) { out in
-            subPixelLogits.data.withUnsafeBufferPointer { source in
-                for plane in 0..<outputs.count {
-                    rasterOrder(source.baseAddress! + plane * maskSide * maskSide, side: side, levels: 2,
-                                into: out.baseAddress! + plane * maskSide * maskSide)
+        let subGridLogits = projectGELU(upscaled, bias: upscale2.bias,
+                                        weight: Tensor(shape: [outputs.count, upscale2.outChannels], data: hyper))
+        let logits = rasterOrder(subGridLogits, planes: outputs.count, side: side)
+        let iou = iouHead(heads[0].reshaped([1, dim])).data
+        return DecoderOutput(lowResLogits: logits, iouPredictions: outputs.map { iou[$0] })
+    }
+}
+
+/// [planes, 4·side, 4·side] from logits on the 16 sub-grids of two chained sub-pixel layers,
+/// [16, planes, side·side]: pixel (4i + 2a + a′, 4j + 2b + b′) is pixel (i, j) of sub-grid
+/// 4(2a + b) + 2a′ + b′.
+private func rasterOrder(_ subGrids: Tensor, planes: Int, side: Int) -> Tensor {
+    let outSide = 4 * side, plane = side * side
+    return Tensor(shape: [planes, outSide, outSide]) { out in
+        subGrids.data.withUnsafeBufferPointer { source in
+            for m in 0..<planes {
+                for y in 0..<outSide {
+                    let i = y / 4, a = y / 2 % 2, a2 = y % 2
+                    let target = out.baseAddress! + (m * outSide + y) * outSide
+                    for b in 0..<2 {
+                        for b2 in 0..<2 {
+                            let grid = 4 * (2 * a + b) + 2 * a2 + b2
+                            let row = source.baseAddress! + (grid * planes + m) * plane + i * side
+                            for j in 0..<side { target[4 * j + 2 * b + b2] = row[j] }
+                        }
+                    }
                 }
             }
         }
-        let iou = iouHead(heads[0].reshaped([1, dim])).data
-        return DecoderOutput(lowResLogits: logits, iouPredictions: outputs.map { iou[$0] })
     }
 }

@@ -104,18 +104,27 @@ public func transpose2D(_ x: Tensor) -> Tensor {
 
 // MARK: - Normalisation
 
-/// LayerNorm over the last dimension.
-public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+/// LayerNorm over the last dimension, of `x + residual` when a residual is given (one pass for a
+/// residual connection and the norm after it).
+public func layerNorm(_ x: Tensor, adding residual: Tensor? = nil, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
     let width = x.shape.last!
     let rows = x.count / width
+    precondition(residual.map { $0.count == x.count } ?? true, "layerNorm: residual \(residual!.shape) vs \(x.shape)")
     return Tensor(shape: x.shape) { out in
         x.data.withUnsafeBufferPointer { px in
+        (residual?.data ?? []).withUnsafeBufferPointer { pr in
         weight.data.withUnsafeBufferPointer { pw in
         bias.data.withUnsafeBufferPointer { pb in
-            let w = pw.baseAddress!, b = pb.baseAddress!
+            let w = pw.baseAddress!, b = pb.baseAddress!, hasResidual = residual != nil
             parallelRanges(rows, unitCost: 8 * width) { range in
                 for r in range {
-                    let row = px.baseAddress! + r * width, target = out.baseAddress! + r * width
+                    let target = out.baseAddress! + r * width
+                    var row = UnsafePointer(px.baseAddress! + r * width)
+                    if hasResidual, let sum = pr.baseAddress {
+                        // The sum goes to the output row, normalised there while in L1.
+                        for i in 0..<width { target[i] = row[i] + sum[r * width + i] }
+                        row = UnsafePointer(target)
+                    }
                     let mean = simdSum(row, width) / Float(width)
                     var squares = FloatVector(repeating: 0)
                     forEachVector(width) { i, valid in
@@ -131,7 +140,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
                     }
                 }
             }
-        }}}
+        }}}}
     }
 }
 
@@ -168,22 +177,31 @@ public func layerNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -
     }
 }
 
-/// GroupNorm with one group (EfficientSAM's upscaler) on channels-last [pixels, C] input: one
-/// mean and variance over every element, then each channel's affine parameters.
-public func singleGroupNorm(channelsLast x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
-    let channels = x.shape.last!, n = x.count, pixels = n / channels
+/// GroupNorm with one group (EfficientSAM's upscaler): one mean and variance over every element
+/// of `x`, then channel c's affine parameters on every row r with r mod C = c, for `x` made of
+/// channel-major maps [..., C, pixels] (C = `weight.count`).
+public func singleGroupNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+    let channels = weight.count, n = x.count, plane = x.shape.last!, rows = n / plane
+    precondition(x.rank >= 2 && rows % channels == 0, "singleGroupNorm: input \(x.shape), \(channels) channels")
     return Tensor(shape: x.shape) { out in
         x.data.withUnsafeBufferPointer { px in
             let start = px.baseAddress!
+            struct Identity: VectorMap {
+                @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { v }
+            }
+            struct SquaredDeviation: VectorMap {
+                let mean: Float
+                @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { (v - mean) * (v - mean) }
+            }
             // Two-pass mean and variance: the group holds millions of values.
-            let mean = Float(blockwiseSum(start, count: n) { $0 } / Double(n))
-            let variance = blockwiseSum(start, count: n, padding: mean) { ($0 - mean) * ($0 - mean) } / Double(n)
+            let mean = Float(blockwiseSum(start, count: n, Identity()) / Double(n))
+            let variance = blockwiseSum(start, count: n, padding: mean, SquaredDeviation(mean: mean)) / Double(n)
             let inverse = Float(1 / (variance + Double(eps)).squareRoot())
-            let scales = weight.data.map { $0 * inverse }
-            parallelRanges(pixels, unitCost: 2 * channels) { range in
-                for p in range {
-                    let source = start + p * channels, target = out.baseAddress! + p * channels
-                    for c in 0..<channels { target[c] = (source[c] - mean) * scales[c] + bias.data[c] }
+            parallelRanges(rows, unitCost: 2 * plane) { range in
+                for row in range {
+                    let w = weight.data[row % channels] * inverse, b = bias.data[row % channels]
+                    let source = start + row * plane, target = out.baseAddress! + row * plane
+                    for i in 0..<plane { target[i] = (source[i] - mean) * w + b }
                 }
             }
         }
@@ -192,8 +210,8 @@ public func singleGroupNorm(channelsLast x: Tensor, weight: Tensor, bias: Tensor
 
 /// Σ term(p[i]) over `0..<count`: float lanes within blocks of 4096, blocks added in double,
 /// blocks spread over the cores. `padding` fills the last vector and must make `term` zero.
-private func blockwiseSum(_ p: UnsafePointer<Float>, count: Int, padding: Float = 0,
-                          _ term: (FloatVector) -> FloatVector) -> Double {
+private func blockwiseSum<Term: VectorMap>(_ p: UnsafePointer<Float>, count: Int, padding: Float = 0,
+                                          _ term: Term) -> Double {
     let blockSize = 4096, blocks = (count + blockSize - 1) / blockSize
     var partial = [Double](repeating: 0, count: blocks)
     partial.withUnsafeMutableBufferPointer { sums in
@@ -264,14 +282,15 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     return y
 }
 
-/// ConvTranspose2d with kernel 2 and stride 2 (the SAM upscaler) on channels-last pixels,
-/// leaving its output in sub-pixel order: the four output pixels (2i + a, 2j + b) of input
-/// pixel p = (i, j) are rows 4p + 2a + b of the [4·pixels, out] result. That is one sgemm with
-/// no scatter, and a second such layer reads the first one's output as it is; `rasterOrder`
-/// puts a finished plane in row-major order once.
+/// ConvTranspose2d with kernel 2 and stride 2 (the SAM upscaler), leaving its output as
+/// sub-grids instead of interleaving it: output pixel (2i + a, 2j + b) of a map is pixel (i, j)
+/// of sub-grid 2a + b. A map is then one sgemm with no scatter, and chained layers stay in this
+/// form: after two, pixel (4i + 2a + a′, 4j + 2b + b′) is pixel (i, j) of sub-grid
+/// 4(2a + b) + 2a′ + b′. Maps are channel-major [C, pixels].
 public struct SubPixelConvTranspose2x2: Sendable {
-    /// [4·out, in]: row (a, b, o) holds PyTorch's weight[:, o, a, b]; and the bias repeated to match.
-    let weight: Tensor, bias: Tensor
+    /// [4·out, in]: row (a, b, o) holds PyTorch's weight[:, o, a, b].
+    let weight: Tensor
+    public let bias: Tensor
 
     /// `weight` in PyTorch's layout [in, out, 2, 2], `bias` [out].
     public init(weight: Tensor, bias: Tensor) {
@@ -285,34 +304,32 @@ public struct SubPixelConvTranspose2x2: Sendable {
                 }
             }
         }
-        self.bias = Tensor(shape: [4 * outC], data: Array([[Float]](repeating: bias.data, count: 4).joined()))
+        self.bias = bias
     }
 
-    public var outChannels: Int { weight.shape[0] / 4 }
+    public var outChannels: Int { bias.count }
 
-    /// [pixels, in] → [4·pixels, out].
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let pixels = x.count / weight.shape[1]
-        return linear(x.reshaped([pixels, weight.shape[1]]), weight: weight, bias: bias).reshaped([4 * pixels, outChannels])
-    }
-}
-
-/// A plane in the sub-pixel order of `levels` chained `SubPixelConvTranspose2x2` layers over a
-/// side×side grid, as a row-major (side·2^levels)² plane.
-public func rasterOrder(_ plane: UnsafePointer<Float>, side: Int, levels: Int, into out: UnsafeMutablePointer<Float>) {
-    let factor = 1 << levels, outSide = side * factor
-    // Output (y, x) = (i·f + Σ a_l·2^(levels−l), j·f + Σ b_l·2^(levels−l)); the sub-pixel index
-    // interleaves those bits as (p, a₁, b₁, a₂, b₂, ...).
-    var spread = [Int](repeating: 0, count: factor)
-    for offset in 0..<factor {
-        for bit in 0..<levels where offset & (1 << bit) != 0 { spread[offset] |= 1 << (2 * bit) }
-    }
-    spread.withUnsafeBufferPointer { spread in
-        for y in 0..<outSide {
-            let row = plane + (y >> levels) * side * factor * factor, rowBits = spread[y & (factor - 1)] << 1
-            for x in 0..<outSide {
-                out[y * outSide + x] = row[(x >> levels) * factor * factor + (rowBits | spread[x & (factor - 1)])]
+    /// [G, in, P] (G maps) → [4·G, out, P], sub-grid 2a + b of map g at 4g + 2a + b. With
+    /// `tokenMajor`, `x` is one map as [P, in]. `addBias: false` leaves the bias to the caller,
+    /// who may fold it into the next pass.
+    public func callAsFunction(_ x: Tensor, tokenMajor: Bool = false, addBias: Bool = true) -> Tensor {
+        let inC = weight.shape[1], outC = outChannels
+        let pixels = tokenMajor ? x.shape[0] : x.shape[x.rank - 1], maps = x.count / (inC * pixels)
+        precondition(x.count == maps * inC * pixels && (!tokenMajor || maps == 1), "SubPixelConvTranspose2x2: input \(x.shape)")
+        return Tensor(shape: [4 * maps, outC, pixels]) { out in
+            if addBias {
+                for row in 0..<4 * maps * outC { (out.baseAddress! + row * pixels).update(repeating: bias.data[row % outC], count: pixels) }
+            }
+            x.data.withUnsafeBufferPointer { px in
+                weight.data.withUnsafeBufferPointer { pw in
+                    for map in 0..<maps {
+                        gemm(transB: tokenMajor, m: 4 * outC, n: pixels, k: inC, a: pw.baseAddress!, lda: inC,
+                             b: px.baseAddress! + map * inC * pixels, ldb: tokenMajor ? inC : pixels,
+                             beta: addBias ? 1 : 0, c: out.baseAddress! + map * 4 * outC * pixels, ldc: pixels)
+                    }
+                }
             }
         }
     }
 }
+

@@ -26,7 +26,9 @@ public struct LayerNorm: Sendable {
         self.eps = eps
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+        layerNorm(x, adding: residual, weight: weight, bias: bias, eps: eps)
+    }
     public func channels(_ x: Tensor) -> Tensor { layerNorm2d(x, weight: weight, bias: bias, eps: eps) }
 }
 

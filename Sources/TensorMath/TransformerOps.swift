@@ -28,12 +28,13 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
 
 /// GELU with the tanh approximation (`gelu_pytorch_tanh`), as SigLIP uses it.
 public func geluTanhInPlace(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD(buffer, cost: 25) { v in
-            // ½·v·(1 + tanh z) = v·sigmoid(2z)
+    struct GELUTanh: VectorMap {
+        // ½·v·(1 + tanh z) = v·sigmoid(2z)
+        @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector {
             timesSigmoid(v, 2 * 0.7978845608028654 * (v + 0.044715 * v * v * v))
         }
     }
+    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, cost: 25, GELUTanh()) }
 }
 
 /// v·sigmoid(t), exactly 0 where sigmoid(t) < e⁻⁴⁰ (far below float32 tolerances). Computed

@@ -104,10 +104,17 @@ func forEachVector(_ count: Int, _ body: (_ offset: Int, _ valid: Int) -> Void) 
     if i < count { body(i, count - i) }
 }
 
-/// Applies `body` to `buffer` one vector at a time, split over threads when the buffer is large;
-/// `cost` is roughly the operations `body` spends per element.
+/// An elementwise function of vectors. Kernels take it as a type parameter, so each is
+/// specialised with the function inlined: a closure would be called indirectly for every vector
+/// from the pool threads' jobs, with its sixteen lanes passed in four SSE registers.
+protocol VectorMap {
+    func callAsFunction(_ v: FloatVector) -> FloatVector
+}
+
+/// Applies `map` to `buffer` one vector at a time, split over threads when the buffer is large;
+/// `cost` is roughly the operations `map` spends per element.
 @inline(__always)
-func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, cost: Int, _ body: (FloatVector) -> FloatVector) {
+func mapSIMD<Map: VectorMap>(_ buffer: UnsafeMutableBufferPointer<Float>, cost: Int, _ map: Map) {
     guard let base = buffer.baseAddress else { return }
     let blockSize = 4096
     let blocks = (buffer.count + blockSize - 1) / blockSize
@@ -115,7 +122,7 @@ func mapSIMD(_ buffer: UnsafeMutableBufferPointer<Float>, cost: Int, _ body: (Fl
         let start = range.lowerBound * blockSize, end = min(range.upperBound * blockSize, buffer.count)
         forEachVector(end - start) { i, n in
             let p = base + start + i
-            storeVector(body(loadVector(p, count: n)), to: p, count: n)
+            storeVector(map(loadVector(p, count: n)), to: p, count: n)
         }
     }
 }
@@ -149,16 +156,55 @@ func scaleInPlace(_ p: UnsafeMutablePointer<Float>, count: Int, by factor: Float
 // MARK: - Activations (in place)
 
 /// Exact GELU, x·½·(1 + erf(x/√2)), as PyTorch's default `nn.GELU()`.
+struct GELU: VectorMap {
+    @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { v * 0.5 * (1 + simdErf(v * 0.70710678118654752)) }
+}
+
 public func geluInPlace(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD(buffer, cost: 30) { v in v * 0.5 * (1 + simdErf(v * 0.70710678118654752)) }
+    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, cost: 30, GELU()) }
+}
+
+/// W·GELU(X + b) for each [R, N] map X of a batch: x [S, R, N], bias [R], weight [M, R] → [S, M, N].
+/// One pass over `x`, the activations never stored: the mask decoder's hypernetwork product with
+/// its last upscaled features, which would otherwise be written out and read back.
+public func projectGELU(_ x: Tensor, bias: Tensor, weight: Tensor) -> Tensor {
+    let rows = weight.shape[1], outputs = weight.shape[0]
+    let columns = x.shape.last!, maps = x.count / (rows * columns)
+    precondition(x.rank >= 2 && x.shape[x.rank - 2] == rows && bias.count == rows, "projectGELU: \(x.shape), \(weight.shape)")
+    let blockWidth = 256, blocksPerMap = (columns + blockWidth - 1) / blockWidth
+    return Tensor(shape: [maps, outputs, columns]) { out in
+        x.data.withUnsafeBufferPointer { px in
+            weight.data.withUnsafeBufferPointer { w in
+                bias.data.withUnsafeBufferPointer { b in
+                    parallelFor(maps * blocksPerMap) { _, item in
+                        let map = item / blocksPerMap, start = item % blocksPerMap * blockWidth
+                        let width = min(blockWidth, columns - start)
+                        let source = px.baseAddress! + map * rows * columns + start
+                        let target = out.baseAddress! + map * outputs * columns + start
+                        for m in 0..<outputs { (target + m * columns).update(repeating: 0, count: width) }
+                        // Row by row, so each activation is used for every output while in a register.
+                        for r in 0..<rows {
+                            let row = source + r * columns, shift = b[r]
+                            forEachVector(width) { i, valid in
+                                let activation = GELU()(loadVector(row + i, count: valid) + shift)
+                                for m in 0..<outputs {
+                                    let sum = target + m * columns + i
+                                    storeVector(loadVector(sum, count: valid) + w[m * rows + r] * activation, to: sum, count: valid)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
 public func reluInPlace(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { buffer in
-        mapSIMD(buffer, cost: 2) { v in v.replacing(with: 0, where: v .< 0) }
+    struct ReLU: VectorMap {
+        @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { v.replacing(with: 0, where: v .< 0) }
     }
+    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, cost: 2, ReLU()) }
 }
 
 public func gelu(_ x: Tensor) -> Tensor { var y = x; geluInPlace(&y); return y }
@@ -166,7 +212,10 @@ public func relu(_ x: Tensor) -> Tensor { var y = x; reluInPlace(&y); return y }
 
 /// Exponential of every element (exposed for tests of the approximation).
 public func expInPlace(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, cost: 25, simdExp) }
+    struct Exp: VectorMap {
+        @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { simdExp(v) }
+    }
+    x.data.withUnsafeMutableBufferPointer { mapSIMD($0, cost: 25, Exp()) }
 }
 
 /// Replaces every row of a [rows, cols] block (rows `stride` apart) by exp(x − max of the row)

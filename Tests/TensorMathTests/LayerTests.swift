@@ -79,16 +79,14 @@ final class LayerTests: XCTestCase {
         }
     }
 
-    func testSubPixelConvTransposeMatchesNaiveScatterAfterRasterOrder() {
-        // Two chained layers on a 5x5 grid of 6 channels: 6 → 4 → 3 channels, 20x20 output.
-        let side = 5
-        let x = randomTensor([side * side, 6], seed: 50)
+    func testChainedSubPixelConvTransposesMatchNaiveScatter() {
+        // Two chained layers on a 5x5 grid of 6 channels (token-major): 6 → 4 → 3 channels, 20x20 output.
+        let side = 5, pixels = side * side
+        let x = randomTensor([pixels, 6], seed: 50)
         let w1 = randomTensor([6, 4, 2, 2], seed: 51), b1 = randomTensor([4], seed: 52)
         let w2 = randomTensor([4, 3, 2, 2], seed: 53), b2 = randomTensor([3], seed: 54)
-        let first = SubPixelConvTranspose2x2(weight: w1, bias: b1)
-        let second = SubPixelConvTranspose2x2(weight: w2, bias: b2)
-        let y = second(first(x))
-        XCTAssertEqual(y.shape, [16 * side * side, 3])
+        let y = SubPixelConvTranspose2x2(weight: w2, bias: b2)(SubPixelConvTranspose2x2(weight: w1, bias: b1)(x, tokenMajor: true))
+        XCTAssertEqual(y.shape, [16, 3, pixels])
 
         // Naive CHW transposed convolutions: output (2i + a, 2j + b) of channel o.
         func scatter(_ input: [Double], channels: Int, side: Int, weight: Tensor, bias: Tensor) -> [Double] {
@@ -109,22 +107,51 @@ final class LayerTests: XCTestCase {
             return out
         }
         var chw = [Double](repeating: 0, count: x.count)
-        for p in 0..<side * side { for c in 0..<6 { chw[c * side * side + p] = Double(x.data[p * 6 + c]) } }
-        let expected = scatter(scatter(chw, channels: 6, side: side, weight: w1, bias: b1), channels: 4, side: 2 * side,
-                               weight: w2, bias: b2)
+        for p in 0..<pixels { for c in 0..<6 { chw[c * pixels + p] = Double(x.data[p * 6 + c]) } }
+        let naive = scatter(scatter(chw, channels: 6, side: side, weight: w1, bias: b1), channels: 4, side: 2 * side,
+                            weight: w2, bias: b2)
 
-        // Channel o of the sub-pixel result, put in raster order, is plane o of the naive one.
-        let outSide = 4 * side, plane = outSide * outSide
-        let channelPlanes = transpose2D(y)
-        var raster = [Float](repeating: 0, count: 3 * plane)
-        channelPlanes.data.withUnsafeBufferPointer { source in
-            raster.withUnsafeMutableBufferPointer { out in
-                for o in 0..<3 {
-                    rasterOrder(source.baseAddress! + o * plane, side: side, levels: 2, into: out.baseAddress! + o * plane)
+        // Pixel (4i + 2a + a′, 4j + 2b + b′) of channel o is pixel (i, j) of sub-grid 4(2a + b) + 2a′ + b′.
+        var expected = [Double](repeating: 0, count: y.count)
+        for grid in 0..<16 {
+            let a = grid / 8, b = grid / 4 % 2, a2 = grid / 2 % 2, b2 = grid % 2
+            for o in 0..<3 {
+                for i in 0..<side {
+                    for j in 0..<side {
+                        expected[(grid * 3 + o) * pixels + i * side + j] =
+                            naive[(o * 4 * side + 4 * i + 2 * a + a2) * 4 * side + 4 * j + 2 * b + b2]
+                    }
                 }
             }
         }
-        XCTAssertLessThanOrEqual(maxAbsoluteDifference(Tensor(shape: [3 * plane], data: raster), expected), 1e-5)
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
+    }
+
+    func testProjectGELUIsAProductWithTheActivations() {
+        let x = randomTensor([3, 5, 40], in: -4...4, seed: 56), bias = randomTensor([5], seed: 57)
+        let weight = randomTensor([2, 5], seed: 58)
+        let y = projectGELU(x, bias: bias, weight: weight)
+        XCTAssertEqual(y.shape, [3, 2, 40])
+        var expected = [Double](repeating: 0, count: y.count)
+        for map in 0..<3 {
+            for m in 0..<2 {
+                for i in 0..<40 {
+                    for r in 0..<5 {
+                        let v = Double(x.data[(map * 5 + r) * 40 + i]) + Double(bias.data[r])
+                        expected[(map * 2 + m) * 40 + i] += Double(weight.data[m * 5 + r]) * v * 0.5 * (1 + erf(v / 2.0.squareRoot()))
+                    }
+                }
+            }
+        }
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
+    }
+
+    func testLayerNormOfASumEqualsLayerNormOfItsResult() {
+        let x = randomTensor([7, 48], seed: 59), r = randomTensor([7, 48], seed: 60)
+        let w = randomTensor([48], seed: 61), b = randomTensor([48], seed: 62)
+        let fused = layerNorm(x, adding: r, weight: w, bias: b, eps: 1e-5)
+        let separate = layerNorm(x + r, weight: w, bias: b, eps: 1e-5)
+        XCTAssertEqual(fused.data, separate.data)
     }
 
     func testAddBroadcastsOverLeadingDimensions() {
@@ -188,11 +215,12 @@ final class LayerTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
     }
 
-    func testSingleGroupNormOnChannelsLastInput() {
-        let x = randomTensor([45, 12], in: -2...6, seed: 80), w = randomTensor([12], seed: 81), b = randomTensor([12], seed: 82)
-        let y = singleGroupNorm(channelsLast: x, weight: w, bias: b, eps: 1e-5)
+    func testSingleGroupNormOverChannelMajorMaps() {
+        // Two maps of 3 channels: channel c's parameters apply to rows c and 3 + c.
+        let x = randomTensor([2, 3, 15], in: -2...6, seed: 80), w = randomTensor([3], seed: 81), b = randomTensor([3], seed: 82)
+        let y = singleGroupNorm(x, weight: w, bias: b, eps: 1e-5)
         let expected = normalised(x, start: 0, count: x.count, stride: 1, eps: 1e-5).enumerated().map { index, v in
-            v * Double(w.data[index % 12]) + Double(b.data[index % 12])
+            v * Double(w.data[index / 15 % 3]) + Double(b.data[index / 15 % 3])
         }
         XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
     }
