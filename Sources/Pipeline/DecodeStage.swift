@@ -49,18 +49,24 @@ public struct DecodeStage {
         let stabilityOffset: Float = 1
         // What depends only on the image is prepared once and shared by every prompt set.
         let prepared = model.prepare(embedding: embedding.embedding, geometry: geometry)
-        for (s, set) in sets.enumerated() {
-            let prompt = try modelPrompt(set, index: s, source: promptSource)
-            let prediction = model.predict(prepared, prompt: prompt, multimask: multimask, stabilityOffset: stabilityOffset)
-            for (k, mask) in prediction.masks.enumerated() {
-                masks += mask
-                setIndex.append(Int32(s))
-                maskIndex.append(Int32(k))
+        let prompts = try sets.enumerated().map { try modelPrompt($1, index: $0, source: promptSource) }
+        // Several prompt sets are decoded at once (one per thread); progress is reported per chunk.
+        let chunk = 4 * computeThreads()
+        for chunkStart in stride(from: 0, to: prompts.count, by: chunk) {
+            let range = chunkStart ..< min(chunkStart + chunk, prompts.count)
+            let predictions = model.predict(prepared, prompts: Array(prompts[range]), multimask: multimask,
+                                            stabilityOffset: stabilityOffset)
+            for (s, prediction) in zip(range, predictions) {
+                for (k, mask) in prediction.masks.enumerated() {
+                    masks += mask
+                    setIndex.append(Int32(s))
+                    maskIndex.append(Int32(k))
+                }
+                logits += prediction.lowResLogits.data
+                iou += prediction.iouPredictions
+                stability += prediction.stabilityScores
             }
-            logits += prediction.lowResLogits.data
-            iou += prediction.iouPredictions
-            stability += prediction.stabilityScores
-            progress?(s + 1, sets.count)
+            progress?(range.upperBound, sets.count)
         }
         let parameters = Parameters(multimask: multimask, prompts: promptSource, promptSets: sets.count,
                                     stabilityOffset: stabilityOffset)

@@ -44,10 +44,10 @@ public struct AutomaticMaskGenerator {
         var candidates: [(record: Record, box: SIMD4<Int>)] = []
         for batchStart in stride(from: 0, to: points.count, by: pointsPerBatch) {
             var batchIoU: [Float] = [], batchStability: [Float] = []
-            for point in points[batchStart ..< min(batchStart + pointsPerBatch, points.count)] {
-                let prompt = PromptSet(points: [SIMD2(Float(point.x), Float(point.y))], labels: [1])
-                let prediction = model.predict(prepared, prompt: prompt, multimask: true,
-                                               stabilityOffset: stabilityScoreOffset)
+            let batch = points[batchStart ..< min(batchStart + pointsPerBatch, points.count)]
+            let predictions = model.predict(prepared, prompts: batch.map { PromptSet(points: [SIMD2(Float($0.x), Float($0.y))], labels: [1]) },
+                                            multimask: true, stabilityOffset: stabilityScoreOffset)
+            for (point, prediction) in zip(batch, predictions) {
                 batchIoU += prediction.iouPredictions
                 batchStability += prediction.stabilityScores
                 for (i, mask) in prediction.masks.enumerated()

@@ -138,6 +138,20 @@ extension SegmentAnythingModel {
                               stabilityScores: stability, masks: masks)
     }
 
+    /// `predict` for many prompt sets against one prepared embedding, as many at once as there
+    /// are compute threads: each runs its kernels on its own thread, which for the decoder's
+    /// small products beats splitting every product across the cores.
+    public func predict(_ prepared: PreparedEmbedding, prompts: [PromptSet], multimask: Bool,
+                        stabilityOffset: Float = 1) -> [MaskPrediction] {
+        var predictions = [MaskPrediction?](repeating: nil, count: prompts.count)
+        predictions.withUnsafeMutableBufferPointer { results in
+            parallelFor(prompts.count) { _, i in
+                results[i] = predict(prepared, prompt: prompts[i], multimask: multimask, stabilityOffset: stabilityOffset)
+            }
+        }
+        return predictions.map { $0! }
+    }
+
     /// `predict` for a single prompt set; for several on one image, `prepare` the embedding once.
     public func predict(embedding: Tensor, geometry: ImageGeometry, prompt: PromptSet, multimask: Bool,
                         stabilityOffset: Float = 1) -> MaskPrediction {
