@@ -125,8 +125,8 @@ struct ViTBlock {
             return multiHeadAttention(packedQKV: packed, heads: heads)
         }
         let terms = RelativePositionTerms(packedQKV: packed, heads: heads, side: side, tableH: relPosH, tableW: relPosW)
-        return multiHeadAttention(packedQKV: packed, heads: heads) { head, rowStart, rows, scores, ld in
-            terms.add(head: head, rowStart: rowStart, rows: rows, scores: scores, ld: ld)
+        return multiHeadAttention(packedQKV: packed, heads: heads) { head, rowStart, rows, keyStart, keyCount, scores, ld in
+            terms.add(head: head, rowStart: rowStart, rows: rows, keys: keyStart ..< keyStart + keyCount, scores: scores, ld: ld)
         }
     }
 }
@@ -182,7 +182,8 @@ struct RelativePositionTerms {
         return out
     }
 
-    func add(head: Int, rowStart: Int, rows: Int, scores: UnsafeMutablePointer<Float>, ld: Int) {
+    /// Adds the terms of `rows` queries from `rowStart` against the keys `keys` to `scores`.
+    func add(head: Int, rowStart: Int, rows: Int, keys: Range<Int>, scores: UnsafeMutablePointer<Float>, ld: Int) {
         let n = side * side
         height.withUnsafeBufferPointer { ph in
             width.withUnsafeBufferPointer { pw in
@@ -190,11 +191,13 @@ struct RelativePositionTerms {
                     let query = rowStart + i
                     let hTerms = ph.baseAddress! + (head * n + query) * side
                     let wTerms = pw.baseAddress! + (head * n + query) * side
-                    let row = scores + i * ld
-                    for kh in 0..<side {
-                        let base = hTerms[kh]
+                    let row = scores + i * ld - keys.lowerBound
+                    // Key (kh, kw) is kh·side + kw; the range may start and end inside a key row.
+                    for kh in keys.lowerBound / side ... (keys.upperBound - 1) / side {
+                        let base = hTerms[kh], first = max(keys.lowerBound - kh * side, 0)
+                        let last = min(keys.upperBound - kh * side, side)
                         let segment = row + kh * side
-                        for kw in 0..<side { segment[kw] += base + wTerms[kw] }
+                        for kw in first..<last { segment[kw] += base + wTerms[kw] }
                     }
                 }
             }

@@ -130,11 +130,11 @@ public func causalGroupedQueryAttention(queries: UnsafePointer<Float>, queryStri
     let total = past + tokens, group = heads / kvHeads, width = heads * headDim
     precondition(heads % kvHeads == 0, "causalGroupedQueryAttention: \(heads) heads over \(kvHeads) key/value heads")
     let scale = 1 / Float(headDim).squareRoot()
-    let blockRows = max(1, min(tokens, attentionScoreBudget / max(total, 1)))
+    let blockRows = max(1, min(tokens, attentionQueryBlock * attentionKeyChunk / max(total, 1)))
     let blocksPerHead = (tokens + blockRows - 1) / blockRows
     let items = heads * blocksPerHead
-    // Per worker: one block's logits, then the reciprocal row sums of its softmax.
-    let scratchSize = blockRows * (total + 1)
+    // Per worker: one block's logits, then its softmax state.
+    let scratchSize = blockRows * total + SoftmaxRowState.scratchSize(rows: blockRows)
     let scratchCount = min(items, computeThreads()) * scratchSize
     var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
     return Tensor(shape: [tokens, width]) { out in
@@ -146,7 +146,7 @@ public func causalGroupedQueryAttention(queries: UnsafePointer<Float>, queryStri
                 // Keys the block's last query may see; earlier rows mask the rest.
                 let visible = past + start + rows
                 let scores = scratchBase + worker * scratchSize
-                let inverseSums = scores + blockRows * total
+                let softmax = SoftmaxRowState(scores + blockRows * total, rows: rows)
                 singleThreadedGEMM(transB: true, m: rows, n: visible, k: headDim, alpha: scale,
                                    a: queries + start * queryStride + head * headDim, lda: queryStride,
                                    b: keys + kvHead * headDim, ldb: kvStride, c: scores, ldc: visible)
@@ -154,11 +154,11 @@ public func causalGroupedQueryAttention(queries: UnsafePointer<Float>, queryStri
                     let seen = past + start + r + 1
                     (scores + r * visible + seen).update(repeating: -.infinity, count: visible - seen)
                 }
-                exponentiateRows(scores, rows: rows, cols: visible, stride: visible, inverseSums: inverseSums)
+                softmax.exponentiate(scores, rows: rows, cols: visible, stride: visible, first: true)
                 let result = output + start * width + head * headDim
                 singleThreadedGEMM(m: rows, n: headDim, k: visible, a: scores, lda: visible,
                                    b: values + kvHead * headDim, ldb: kvStride, c: result, ldc: width)
-                for r in 0..<rows { scaleInPlace(result + r * width, count: headDim, by: inverseSums[r]) }
+                for r in 0..<rows { scaleInPlace(result + r * width, count: headDim, by: 1 / softmax.sums[r]) }
             }
             // One decoded token's attention is a few microseconds: not worth waking a thread.
             if tokens * total * width < 1 << 18 {

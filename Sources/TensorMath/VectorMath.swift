@@ -1,3 +1,5 @@
+import Foundation
+
 // Vectorised elementwise kernels. Swift does not auto-vectorise calls to libm, and the
 // encoder evaluates hundreds of millions of exponentials (softmax) and error functions (GELU),
 // so these use SIMD polynomial approximations accurate to a few ulp. Only operations that
@@ -223,18 +225,22 @@ public func expInPlace(_ x: inout Tensor) {
     x.data.withUnsafeMutableBufferPointer { mapSIMD($0, cost: 25, Exp()) }
 }
 
-/// Replaces every row of a [rows, cols] block (rows `stride` apart) by exp(x − max of the row)
-/// and writes the reciprocal of each row's sum to `inverseSums`: a softmax whose final scaling
-/// is left to the caller, who may apply it to a smaller product instead.
+/// The exponentials of a softmax, for one block of logits or for one chunk of keys at a time
+/// (flash-attention style). Every row of a [rows, cols] block (rows `stride` apart) is replaced by
+/// exp(x − m), where m is the larger of the row's maximum and `maxima[r]`, which receives m;
+/// `sums[r]` receives the row's sum and `rescale[r]` exp(previous maximum − m), the factor by
+/// which sums and outputs of earlier chunks must be multiplied. Start `maxima` at −∞ (a single
+/// block then gets rescale 0, and its softmax is the row divided by its sum).
 func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int,
-                      inverseSums: UnsafeMutablePointer<Float>) {
+                      maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>,
+                      rescale: UnsafeMutablePointer<Float>) {
     if cols < lanes && stride == cols {
-        exponentiateShortRows(p, rows: rows, cols: cols, inverseSums: inverseSums)
+        exponentiateShortRows(p, rows: rows, cols: cols, maxima: maxima, sums: sums, rescale: rescale)
         return
     }
     for r in 0..<rows {
         let row = p + r * stride
-        let rowMax = simdMax(row, cols)
+        let rowMax = max(maxima[r], simdMax(row, cols))
         var sum = FloatVector(repeating: 0)
         forEachVector(cols) { i, valid in
             // Padding lanes hold −∞ and are never stored; their ~1e-38 is lost in the sum.
@@ -242,7 +248,9 @@ func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, st
             storeVector(e, to: row + i, count: valid)
             sum += e
         }
-        inverseSums[r] = 1 / sum.sum()
+        rescale[r] = Foundation.exp(maxima[r] - rowMax)
+        maxima[r] = rowMax
+        sums[r] = sum.sum()
     }
 }
 
@@ -250,12 +258,15 @@ func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, st
 /// attention has about ten keys): per-row work is scalar, and the exponentials run over the
 /// block as one flat array instead of one mostly empty vector per row.
 private func exponentiateShortRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
-                                   inverseSums: UnsafeMutablePointer<Float>) {
+                                   maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>,
+                                   rescale: UnsafeMutablePointer<Float>) {
     for r in 0..<rows {
         let row = p + r * cols
-        var rowMax = row[0]
-        for i in 1..<cols { rowMax = max(rowMax, row[i]) }
+        var rowMax = maxima[r]
+        for i in 0..<cols { rowMax = max(rowMax, row[i]) }
         for i in 0..<cols { row[i] -= rowMax }
+        rescale[r] = Foundation.exp(maxima[r] - rowMax)
+        maxima[r] = rowMax
     }
     forEachVector(rows * cols) { i, valid in
         storeVector(simdExpOfNonPositive(loadVector(p + i, count: valid)), to: p + i, count: valid)
@@ -264,7 +275,37 @@ private func exponentiateShortRows(_ p: UnsafeMutablePointer<Float>, rows: Int, 
         let row = p + r * cols
         var sum: Float = 0
         for i in 0..<cols { sum += row[i] }
-        inverseSums[r] = 1 / sum
+        sums[r] = sum
+    }
+}
+
+/// Per-row state of a softmax computed chunk by chunk: running maxima and sums, and the last
+/// chunk's rescale factors, for up to `rows` rows in one buffer.
+struct SoftmaxRowState {
+    let maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, rescale: UnsafeMutablePointer<Float>
+
+    /// Floats of scratch needed for `rows` rows.
+    static func scratchSize(rows: Int) -> Int { 3 * rows }
+
+    /// Lays the state out in `scratch` and resets the first `rows` rows.
+    init(_ scratch: UnsafeMutablePointer<Float>, rows: Int) {
+        maxima = scratch
+        sums = scratch + rows
+        rescale = scratch + 2 * rows
+        maxima.update(repeating: -.infinity, count: rows)
+    }
+
+    /// Exponentiates one chunk of logits (rows `stride` apart) and folds its sums in.
+    func exponentiate(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int, first: Bool) {
+        if first {
+            exponentiateRows(p, rows: rows, cols: cols, stride: stride, maxima: maxima, sums: sums, rescale: rescale)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows) { chunkSums in
+            exponentiateRows(p, rows: rows, cols: cols, stride: stride, maxima: maxima, sums: chunkSums.baseAddress!,
+                             rescale: rescale)
+            for r in 0..<rows { sums[r] = sums[r] * rescale[r] + chunkSums[r] }
+        }
     }
 }
 
@@ -273,10 +314,10 @@ private func exponentiateShortRows(_ p: UnsafeMutablePointer<Float>, rows: Int, 
 public func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int) {
     parallelRanges(rows, unitCost: 30 * cols) { range in
         let first = p + range.lowerBound * stride
-        var inverseSums = [Float](repeating: 0, count: range.count)
-        inverseSums.withUnsafeMutableBufferPointer { sums in
-            exponentiateRows(first, rows: range.count, cols: cols, stride: stride, inverseSums: sums.baseAddress!)
-            for r in 0..<range.count { scaleInPlace(first + r * stride, count: cols, by: sums[r]) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: SoftmaxRowState.scratchSize(rows: range.count)) { scratch in
+            let state = SoftmaxRowState(scratch.baseAddress!, rows: range.count)
+            state.exponentiate(first, rows: range.count, cols: cols, stride: stride, first: true)
+            for r in 0..<range.count { scaleInPlace(first + r * stride, count: cols, by: 1 / state.sums[r]) }
         }
     }
 }

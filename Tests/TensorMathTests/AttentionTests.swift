@@ -28,12 +28,10 @@ final class AttentionTests: XCTestCase {
         return out
     }
 
-    func testQueryBlocksWithPartialLastBlockMatchNaiveAttention() {
-        // Enough keys that queries are processed in several blocks, the last one partial.
-        let nk = 5003
-        let blockRows = attentionScoreBudget / nk
-        let nq = 2 * blockRows + blockRows / 3
-        XCTAssertGreaterThan(blockRows, 1)
+    func testQueryBlocksAndKeyChunksWithPartialLastOnesMatchNaiveAttention() {
+        // Queries in several blocks and keys in several chunks (a running softmax), the last of each partial.
+        let nk = 2 * attentionKeyChunk + 37
+        let nq = 2 * attentionQueryBlock + 21
         let heads = 2
         let q = randomTensor([nq, heads * 8], in: -2...2, seed: 1)
         let k = randomTensor([nk, heads * 8], in: -2...2, seed: 2)
@@ -60,15 +58,15 @@ final class AttentionTests: XCTestCase {
     }
 
     func testDecoderShapedAttentionWithScaleAndLogitBias() {
-        // Few tokens against many (and the reverse), widths that leave vector tails.
+        // Few tokens against many in several key chunks (and the reverse), widths that leave vector tails.
         let heads = 8
         let tokens = randomTensor([11, heads * 16], in: -1...1, seed: 4)
-        let image = randomTensor([300, heads * 16], in: -1...1, seed: 5)
+        let image = randomTensor([2 * attentionKeyChunk + 76, heads * 16], in: -1...1, seed: 5)
         let bias: (Int, Int, Int) -> Double = { h, i, j in Double((h * 7 + i * 3 + j) % 5) * 0.25 }
         for (q, k) in [(tokens, image), (image, tokens)] {
-            let result = multiHeadAttention(q: q, k: k, v: k, heads: heads, scale: 0.3) { head, rowStart, rows, scores, ld in
+            let result = multiHeadAttention(q: q, k: k, v: k, heads: heads, scale: 0.3) { head, rowStart, rows, keyStart, keys, scores, ld in
                 for r in 0..<rows {
-                    for j in 0..<k.shape[0] { scores[r * ld + j] += Float(bias(head, rowStart + r, j)) }
+                    for j in 0..<keys { scores[r * ld + j] += Float(bias(head, rowStart + r, keyStart + j)) }
                 }
             }
             let expected = naiveAttention(q: q, k: k, v: k, heads: heads, scale: 0.3, bias: bias)
