@@ -195,12 +195,16 @@ struct TwoWayBlock {
         }
         queries = norm1(queries)
 
-        let keysWithPE = prepared == nil ? keys + keyPE : keys
+        // Without prepared projections, the image side enters the folded products with positions.
+        enum ImageSide { case projected(ImageProjections), withPositions(Tensor) }
+        let image: ImageSide = prepared.map { .projected($0) } ?? .withPositions(keys + keyPE)
+
         let tokenQueries = queries + queryPE
-        if let prepared {
-            addInPlace(&queries, tokenToImage.tokensToImage(queries: tokenQueries, projectedKeys: prepared.tokenToImageKeys,
-                                                           projectedValues: prepared.tokenToImageValues))
-        } else {
+        switch image {
+        case .projected(let projections):
+            addInPlace(&queries, tokenToImage.tokensToImage(queries: tokenQueries, projectedKeys: projections.tokenToImageKeys,
+                                                           projectedValues: projections.tokenToImageValues))
+        case .withPositions(let keysWithPE):
             addInPlace(&queries, tokenToImage.tokensToImage(queries: tokenQueries, keys: keysWithPE, values: keys))
         }
         queries = norm2(queries)
@@ -209,9 +213,13 @@ struct TwoWayBlock {
         queries = norm3(queries)
 
         let tokenKeys = queries + queryPE
-        let update = prepared.map {
-            imageToToken.imageToTokens(projectedQueries: $0.imageToTokenQueries, keys: tokenKeys, values: queries)
-        } ?? imageToToken.imageToTokens(queries: keysWithPE, keys: tokenKeys, values: queries)
+        let update: Tensor
+        switch image {
+        case .projected(let projections):
+            update = imageToToken.imageToTokens(projectedQueries: projections.imageToTokenQueries, keys: tokenKeys, values: queries)
+        case .withPositions(let keysWithPE):
+            update = imageToToken.imageToTokens(queries: keysWithPE, keys: tokenKeys, values: queries)
+        }
         // Out of place: the first block's keys are shared with the prepared image.
         keys = norm4(keys, adding: update)
     }
@@ -342,9 +350,10 @@ public struct MaskDecoder {
         // Only the IoU and mask tokens are read from here on, so only they attend to the image.
         let outputTokens = 1 + maskTokenCount
         let firstRows = { (x: Tensor) in Tensor(shape: [outputTokens, dim], data: Array(x.data[0 ..< outputTokens * dim])) }
-        var heads = firstRows(queries)
-        addInPlace(&heads, finalAttention.tokensToImage(queries: heads + firstRows(tokens), keys: keys + keyPE, values: keys))
-        heads = finalNorm(heads)
+        var outputQueries = firstRows(queries)
+        addInPlace(&outputQueries, finalAttention.tokensToImage(queries: outputQueries + firstRows(tokens), keys: keys + keyPE,
+                                                                values: keys))
+        outputQueries = finalNorm(outputQueries)
 
         // Upscale the image tokens to 256x256 as sub-grids (see SubPixelConvTranspose2x2), and
         // project each mask token onto the features with the last GELU and bias folded in.
@@ -361,11 +370,11 @@ public struct MaskDecoder {
 
         let outputs = multimask ? Array(1..<maskTokenCount) : [0]
         var hyper: [Float] = []
-        for i in outputs { hyper += hypernetworks[i](heads[1 + i].reshaped([1, dim])).data }
+        for i in outputs { hyper += hypernetworks[i](outputQueries[1 + i].reshaped([1, dim])).data }
         let subGridLogits = projectGELU(upscaled, bias: upscale2.bias,
                                         weight: Tensor(shape: [outputs.count, upscale2.outChannels], data: hyper))
         let logits = rasterOrder(subGridLogits, planes: outputs.count, side: side)
-        let iou = iouHead(heads[0].reshaped([1, dim])).data
+        let iou = iouHead(outputQueries[0].reshaped([1, dim])).data
         return DecoderOutput(lowResLogits: logits, iouPredictions: outputs.map { iou[$0] })
     }
 }

@@ -120,9 +120,10 @@ public func layerNorm(_ x: Tensor, adding residual: Tensor? = nil, weight: Tenso
                 for r in range {
                     let target = out.baseAddress! + r * width
                     var row = UnsafePointer(px.baseAddress! + r * width)
-                    if hasResidual, let sum = pr.baseAddress {
+                    if hasResidual {
                         // The sum goes to the output row, normalised there while in L1.
-                        for i in 0..<width { target[i] = row[i] + sum[r * width + i] }
+                        let added = pr.baseAddress! + r * width
+                        for i in 0..<width { target[i] = row[i] + added[i] }
                         row = UnsafePointer(target)
                     }
                     let mean = simdSum(row, width) / Float(width)
