@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import TensorMath
+import TestSupport
 import XCTest
 
 /// Matrices kept in their GGUF blocks (Q4_0, Q4_1, Q8_0): dequantising them gives exactly what
@@ -11,16 +12,11 @@ final class GGUFQuantizedMatrixTests: XCTestCase {
     static let formats: [(name: String, type: UInt32, blockBytes: Int)] = [("Q4_0", 2, 18), ("Q4_1", 3, 20), ("Q8_0", 8, 34)]
     static let rows = 37, columns = 96
 
-    /// Deterministic bytes (SplitMix64).
+    /// Deterministic bytes (SplitMix64, from TestSupport).
     struct Bytes {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SeededGenerator
+        init(state: UInt64) { generator = SeededGenerator(seed: state) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
         /// A float16 bit pattern of either sign with magnitude in [2^-8, 2^1), or one time in ten
         /// a subnormal (or zero), whose widening to float32 takes another path.

@@ -1,22 +1,18 @@
 import Checkpoints
 import Foundation
 import TensorMath
+import TestSupport
 import VLMModels
 import XCTest
 
 /// The decoder's kernels against plain loops, and the decoder itself: token-by-token decoding
 /// (growing its cache) against one pass over the sequence, and on quantised against float32 weights.
 final class DecoderKernelTests: XCTestCase {
-    /// Deterministic values in [-1, 1] (SplitMix64).
+    /// Deterministic values in [-1, 1] (SplitMix64, from TestSupport).
     struct Values {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SeededGenerator
+        init(state: UInt64) { generator = SeededGenerator(seed: state) }
+        mutating func next() -> UInt64 { generator.next() }
         /// float16 bit patterns of either sign with biased exponents in `exponents`.
         mutating func halves(_ count: Int, exponents: ClosedRange<UInt64>) -> [UInt16] {
             (0..<count).map { _ in
