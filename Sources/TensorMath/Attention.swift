@@ -56,10 +56,23 @@ struct MatrixView {
     }
 }
 
-private func attention(q: MatrixView, k: MatrixView, v: MatrixView, heads: Int,
-                       scale: Float?, logitBias: AttentionLogitBias?) -> Tensor {
-    let nq = q.rows, nk = k.rows, vWidth = v.columns
-    let dk = q.columns / heads, dv = vWidth / heads
+/// Which keys each query sees: all of them, or, for a decoder's causal attention over a cache
+/// of `past` earlier positions, query i sees keys 0 ... past + i.
+enum KeyVisibility {
+    case all
+    case causal(past: Int)
+}
+
+/// Attention on matrix views. Query head h reads key/value head h / (heads / kvHeads), as
+/// grouped-query attention pairs them (kvHeads = heads for plain multi-head attention). The
+/// result is [Nq, heads·dv].
+func attention(q: MatrixView, k: MatrixView, v: MatrixView, heads: Int, kvHeads: Int? = nil,
+               scale: Float?, visibility: KeyVisibility = .all, logitBias: AttentionLogitBias?) -> Tensor {
+    let kvHeads = kvHeads ?? heads, group = heads / kvHeads
+    let nq = q.rows, nk = k.rows
+    let dk = q.columns / heads, dv = v.columns / kvHeads, outWidth = heads * dv
+    precondition(heads % kvHeads == 0 && k.columns == kvHeads * dk && v.rows == nk,
+                 "attention: \(heads) heads, \(kvHeads) key/value heads, q \(q.columns) k \(k.columns) v \(v.columns) wide")
     let alpha = scale ?? 1 / Float(dk).squareRoot()
     let blockRows = min(nq, attentionQueryBlock), chunkKeys = max(1, min(nk, attentionKeyChunk))
     let blocksPerHead = (nq + blockRows - 1) / blockRows
@@ -68,37 +81,51 @@ private func attention(q: MatrixView, k: MatrixView, v: MatrixView, heads: Int,
     let scratchSize = blockRows * chunkKeys + SoftmaxRowState.scratchSize(rows: blockRows)
     let scratchCount = min(items, computeThreads()) * scratchSize
     var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
-    return Tensor(shape: [nq, vWidth]) { out in
+    return Tensor(shape: [nq, outWidth]) { out in
         scratch.withUnsafeMutableBufferPointer { buffer in
             // Each (head, query block) runs start to finish on one thread: the products stay
             // single-threaded, and no thread waits for another between them.
-            parallelFor(items) { worker, item in
+            func attend(worker: Int, item: Int) {
                 let head = item / blocksPerHead, start = (item % blocksPerHead) * blockRows
-                let rows = min(blockRows, nq - start)
+                let rows = min(blockRows, nq - start), kvHead = head / group
+                // Keys the block's last query may see; with a causal mask, earlier rows see fewer.
+                var lastSeen: (Int) -> Int = { _ in nk - 1 }
+                if case .causal(let past) = visibility { lastSeen = { row in past + start + row } }
+                let visible = min(nk, lastSeen(rows - 1) + 1)
                 let scores = buffer.baseAddress! + worker * scratchSize
                 let softmax = SoftmaxRowState(scores + blockRows * chunkKeys, rows: rows)
-                let result = out.baseAddress! + start * vWidth + head * dv
-                for keyStart in stride(from: 0, to: nk, by: chunkKeys) {
-                    let keys = min(chunkKeys, nk - keyStart), first = keyStart == 0
+                let result = out.baseAddress! + start * outWidth + head * dv
+                for keyStart in stride(from: 0, to: visible, by: chunkKeys) {
+                    let keys = min(chunkKeys, visible - keyStart), first = keyStart == 0
                     singleThreadedGEMM(transB: true, m: rows, n: keys, k: dk, alpha: alpha,
                                        a: q.base + start * q.stride + head * dk, lda: q.stride,
-                                       b: k.base + keyStart * k.stride + head * dk, ldb: k.stride,
+                                       b: k.base + keyStart * k.stride + kvHead * dk, ldb: k.stride,
                                        c: scores, ldc: keys)
+                    for r in 0..<rows where lastSeen(r) < keyStart + keys - 1 {
+                        let seen = max(lastSeen(r) + 1 - keyStart, 0)
+                        (scores + r * keys + seen).update(repeating: -.infinity, count: keys - seen)
+                    }
                     logitBias?(head, start, rows, keyStart, keys, scores, keys)
                     softmax.exponentiate(scores, rows: rows, cols: keys, stride: keys, first: first)
                     if !first {
                         for r in 0..<rows where softmax.rescale[r] != 1 {
-                            scaleInPlace(result + r * vWidth, count: dv, by: softmax.rescale[r])
+                            scaleInPlace(result + r * outWidth, count: dv, by: softmax.rescale[r])
                         }
                     }
                     singleThreadedGEMM(m: rows, n: dv, k: keys,
-                                       a: scores, lda: keys, b: v.base + keyStart * v.stride + head * dv, ldb: v.stride,
-                                       beta: first ? 0 : 1, c: result, ldc: vWidth)
+                                       a: scores, lda: keys, b: v.base + keyStart * v.stride + kvHead * dv, ldb: v.stride,
+                                       beta: first ? 0 : 1, c: result, ldc: outWidth)
                 }
                 // Normalising the dv-wide output instead of the probabilities saves a pass.
                 for r in 0..<rows {
-                    scaleInPlace(result + r * vWidth, count: dv, by: 1 / softmax.sums[r])
+                    scaleInPlace(result + r * outWidth, count: dv, by: 1 / softmax.sums[r])
                 }
+            }
+            // A decoded token's attention is a few microseconds: not worth waking a thread.
+            if nq * nk * outWidth < 1 << 18 {
+                for item in 0..<items { attend(worker: 0, item: item) }
+            } else {
+                parallelFor(items, attend)
             }
         }
     }

@@ -127,47 +127,13 @@ public func applyRoPE(_ rows: UnsafeMutablePointer<Float>, rowStride: Int, heads
 public func causalGroupedQueryAttention(queries: UnsafePointer<Float>, queryStride: Int, tokens: Int, heads: Int,
                                         keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
                                         kvHeads: Int, headDim: Int, past: Int) -> Tensor {
-    let total = past + tokens, group = heads / kvHeads, width = heads * headDim
     precondition(heads % kvHeads == 0, "causalGroupedQueryAttention: \(heads) heads over \(kvHeads) key/value heads")
-    let scale = 1 / Float(headDim).squareRoot()
-    let blockRows = max(1, min(tokens, attentionQueryBlock * attentionKeyChunk / max(total, 1)))
-    let blocksPerHead = (tokens + blockRows - 1) / blockRows
-    let items = heads * blocksPerHead
-    // Per worker: one block's logits, then its softmax state.
-    let scratchSize = blockRows * total + SoftmaxRowState.scratchSize(rows: blockRows)
-    let scratchCount = min(items, computeThreads()) * scratchSize
-    var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
-    return Tensor(shape: [tokens, width]) { out in
-        scratch.withUnsafeMutableBufferPointer { buffer in
-            let scratchBase = buffer.baseAddress!, output = out.baseAddress!
-            func attend(worker: Int, item: Int) {
-                let head = item / blocksPerHead, start = (item % blocksPerHead) * blockRows
-                let rows = min(blockRows, tokens - start), kvHead = head / group
-                // Keys the block's last query may see; earlier rows mask the rest.
-                let visible = past + start + rows
-                let scores = scratchBase + worker * scratchSize
-                let softmax = SoftmaxRowState(scores + blockRows * total, rows: rows)
-                singleThreadedGEMM(transB: true, m: rows, n: visible, k: headDim, alpha: scale,
-                                   a: queries + start * queryStride + head * headDim, lda: queryStride,
-                                   b: keys + kvHead * headDim, ldb: kvStride, c: scores, ldc: visible)
-                for r in 0..<rows where past + start + r + 1 < visible {
-                    let seen = past + start + r + 1
-                    (scores + r * visible + seen).update(repeating: -.infinity, count: visible - seen)
-                }
-                softmax.exponentiate(scores, rows: rows, cols: visible, stride: visible, first: true)
-                let result = output + start * width + head * headDim
-                singleThreadedGEMM(m: rows, n: headDim, k: visible, a: scores, lda: visible,
-                                   b: values + kvHead * headDim, ldb: kvStride, c: result, ldc: width)
-                for r in 0..<rows { scaleInPlace(result + r * width, count: headDim, by: 1 / softmax.sums[r]) }
-            }
-            // One decoded token's attention is a few microseconds: not worth waking a thread.
-            if tokens * total * width < 1 << 18 {
-                for item in 0..<items { attend(worker: 0, item: item) }
-            } else {
-                parallelFor(items, attend)
-            }
-        }
+    let cache = { (base: UnsafePointer<Float>) in
+        MatrixView(base, rows: past + tokens, columns: kvHeads * headDim, stride: kvStride)
     }
+    return attention(q: MatrixView(queries, rows: tokens, columns: heads * headDim, stride: queryStride),
+                     k: cache(keys), v: cache(values), heads: heads, kvHeads: kvHeads, scale: nil,
+                     visibility: .causal(past: past), logitBias: nil)
 }
 
 /// RoPE inverse frequencies 1 / theta^(2i/d), computed in float32 as the reference does.
