@@ -112,7 +112,7 @@ public struct QuantizedMatrix: Sendable {
         let rowsPerBatch = max(1, 2048 / max(perRow, 1)), batchSize = rowsPerBatch * perRow
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(batchSize, 1)) { scratch in
             let batchScales = scratch.baseAddress!, batchOffsets = batchScales + batchSize
-            blockCodes.withUnsafeBufferPointer { packed in
+            blockCodes.withUnsafeBufferPointer { allCodes in
                 scales.withUnsafeBufferPointer { scales in
                     blockOffsets.withUnsafeBufferPointer { offsets in
                         for batchStart in stride(from: range.lowerBound, to: range.upperBound, by: rowsPerBatch) {
@@ -126,7 +126,7 @@ public struct QuantizedMatrix: Sendable {
                             }
                             for row in batch {
                                 let offset = (row - batchStart) * perRow
-                                body(row, packed.baseAddress! + row * rowBytes, batchScales + offset, batchOffsets + offset)
+                                body(row, allCodes.baseAddress! + row * rowBytes, batchScales + offset, batchOffsets + offset)
                             }
                         }
                     }
