@@ -45,8 +45,8 @@ public struct AutomaticMaskGenerator {
         for batchStart in stride(from: 0, to: points.count, by: pointsPerBatch) {
             var batchIoU: [Float] = [], batchStability: [Float] = []
             let batch = points[batchStart ..< min(batchStart + pointsPerBatch, points.count)]
-            let predictions = model.predict(prepared, prompts: batch.map { PromptSet(points: [SIMD2(Float($0.x), Float($0.y))], labels: [1]) },
-                                            multimask: true, stabilityOffset: stabilityScoreOffset)
+            let prompts = batch.map { PromptSet(points: [SIMD2(Float($0.x), Float($0.y))], labels: [1]) }
+            let predictions = model.predict(prepared, prompts: prompts, multimask: true, stabilityOffset: stabilityScoreOffset)
             for (point, prediction) in zip(batch, predictions) {
                 batchIoU += prediction.iouPredictions
                 batchStability += prediction.stabilityScores

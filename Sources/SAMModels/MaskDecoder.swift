@@ -216,7 +216,8 @@ struct TwoWayBlock {
         let update: Tensor
         switch image {
         case .projected(let projections):
-            update = imageToToken.imageToTokens(projectedQueries: projections.imageToTokenQueries, keys: tokenKeys, values: queries)
+            update = imageToToken.imageToTokens(projectedQueries: projections.imageToTokenQueries, keys: tokenKeys,
+                                                values: queries)
         case .withPositions(let keysWithPE):
             update = imageToToken.imageToTokens(queries: keysWithPE, keys: tokenKeys, values: queries)
         }
@@ -323,7 +324,8 @@ public struct MaskDecoder {
         var source = imageEmbedding
         if let dense { addInPlace(&source, dense) }
         let keys = transpose2D(source.reshaped([dim, side * side]))
-        return DecoderImage(keys: keys, keyPE: keyPE, firstBlock: blocks[0].imageProjections(keys: keys, keyPE: keyPE), side: side)
+        let firstBlock = blocks[0].imageProjections(keys: keys, keyPE: keyPE)
+        return DecoderImage(keys: keys, keyPE: keyPE, firstBlock: firstBlock, side: side)
     }
 
     /// Predicts masks for one prompt set.

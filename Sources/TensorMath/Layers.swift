@@ -319,7 +319,9 @@ public struct SubPixelConvTranspose2x2: Sendable {
         precondition(x.count == maps * inC * pixels && (!tokenMajor || maps == 1), "SubPixelConvTranspose2x2: input \(x.shape)")
         return Tensor(shape: [4 * maps, outC, pixels]) { out in
             if addBias {
-                for row in 0..<4 * maps * outC { (out.baseAddress! + row * pixels).update(repeating: bias.data[row % outC], count: pixels) }
+                for row in 0..<4 * maps * outC {
+                    (out.baseAddress! + row * pixels).update(repeating: bias.data[row % outC], count: pixels)
+                }
             }
             x.data.withUnsafeBufferPointer { px in
                 weight.data.withUnsafeBufferPointer { pw in

@@ -196,7 +196,8 @@ public func projectGELU(_ x: Tensor, bias: Tensor, weight: Tensor) -> Tensor {
                                 let activation = simdGELU(loadVector(row + i, count: valid) + shift)
                                 for m in 0..<outputs {
                                     let sum = target + m * columns + i
-                                    storeVector(loadVector(sum, count: valid) + w[m * rows + r] * activation, to: sum, count: valid)
+                                    let updated = loadVector(sum, count: valid) + w[m * rows + r] * activation
+                                    storeVector(updated, to: sum, count: valid)
                                 }
                             }
                         }
