@@ -40,19 +40,8 @@ struct DecoderAttention {
     /// Prompt tokens [T, C] attending to image tokens: `keys` and `values` are [N, C], unprojected.
     func tokensToImage(queries: Tensor, keys: Tensor, values: Tensor) -> Tensor {
         let tokens = queries.shape[0], width = keys.shape[1], d = headWidth, inner = heads * d
-        let q = qProj(queries)
         // Row (h, i): query i of head h carried back through head h's key projection (scaled).
-        let foldedQueries = Tensor(shape: [heads * tokens, width]) { out in
-            q.data.withUnsafeBufferPointer { pq in
-                kProj.weight.data.withUnsafeBufferPointer { wk in
-                    for h in 0..<heads {
-                        gemm(m: tokens, n: width, k: d, alpha: scale, a: pq.baseAddress! + h * d, lda: inner,
-                             b: wk.baseAddress! + h * d * width, ldb: width,
-                             c: out.baseAddress! + h * tokens * width, ldc: width)
-                    }
-                }
-            }
-        }
+        let foldedQueries = foldedThroughHeads(qProj(queries), kProj)
         var weights = matmul(foldedQueries, keys, transB: true)
         weights.data.withUnsafeMutableBufferPointer {
             softmaxRows($0.baseAddress!, rows: heads * tokens, cols: keys.shape[0], stride: keys.shape[0])
@@ -76,21 +65,11 @@ struct DecoderAttention {
 
     /// Image tokens [N, C] attending to the prompt tokens: `keys` and `values` are [T, C].
     func imageToTokens(queries: Tensor, keys: Tensor, values: Tensor) -> Tensor {
-        let tokens = keys.shape[0], width = queries.shape[1], d = headWidth, inner = heads * d
+        let tokens = keys.shape[0], d = headWidth, inner = heads * d
         let k = kProj(keys)
         // Row (h, j): key j of head h carried back through head h's query projection (scaled),
         // and its logit against the query bias, which every image token adds.
-        let foldedKeys = Tensor(shape: [heads * tokens, width]) { out in
-            k.data.withUnsafeBufferPointer { pk in
-                qProj.weight.data.withUnsafeBufferPointer { wq in
-                    for h in 0..<heads {
-                        gemm(m: tokens, n: width, k: d, alpha: scale, a: pk.baseAddress! + h * d, lda: inner,
-                             b: wq.baseAddress! + h * d * width, ldb: width,
-                             c: out.baseAddress! + h * tokens * width, ldc: width)
-                    }
-                }
-            }
-        }
+        let foldedKeys = foldedThroughHeads(k, qProj)
         let biasLogits = Tensor(shape: [heads * tokens]) { out in
             for h in 0..<heads {
                 for j in 0..<tokens {
@@ -119,6 +98,23 @@ struct DecoderAttention {
             }
         }
         return mixTokenValues(logits: matmul(projectedQueries, blocks), values: values)
+    }
+
+    /// [heads·T, C]: row (h, i) is scale · (head h's slice of row i of `projected` [T, inner])
+    /// times head h's rows of `projection`'s weight, i.e. that row carried back to the model width.
+    private func foldedThroughHeads(_ projected: Tensor, _ projection: Linear) -> Tensor {
+        let tokens = projected.shape[0], width = projection.inFeatures, d = headWidth, inner = heads * d
+        return Tensor(shape: [heads * tokens, width]) { out in
+            projected.data.withUnsafeBufferPointer { p in
+                projection.weight.data.withUnsafeBufferPointer { w in
+                    for h in 0..<heads {
+                        gemm(m: tokens, n: width, k: d, alpha: scale, a: p.baseAddress! + h * d, lda: inner,
+                             b: w.baseAddress! + h * d * width, ldb: width,
+                             c: out.baseAddress! + h * tokens * width, ldc: width)
+                    }
+                }
+            }
+        }
     }
 
     /// Σ_h softmax(logits_h) V_h W_o,hᵀ + b_o from [N, heads·T] logits (one softmax per image
