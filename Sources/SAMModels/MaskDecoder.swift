@@ -358,8 +358,9 @@ public struct MaskDecoder {
         var upscaled = upscale1(keys, tokenMajor: true)
         switch family {
         case .sam:
-            let maps = (0..<4).map { upscaleNorm.channels(upscaled[$0]).data }
-            upscaled = Tensor(shape: upscaled.shape, data: Array(maps.joined()))
+            // Each sub-grid is a side×side map of its own.
+            let shape = upscaled.shape
+            upscaled = upscaleNorm.channels(upscaled.reshaped([shape[0], shape[1], side, side])).reshaped(shape)
         case .efficientSAM:
             upscaled = singleGroupNorm(upscaled, weight: upscaleNorm.weight, bias: upscaleNorm.bias, eps: upscaleNorm.eps)
         }

@@ -145,32 +145,38 @@ public func layerNorm(_ x: Tensor, adding residual: Tensor? = nil, weight: Tenso
     }
 }
 
-/// SAM's LayerNorm2d: normalises over the channels of each pixel of a CHW tensor.
+/// SAM's LayerNorm2d: normalises over the channels of each pixel of `x` [..., C, H, W]; leading
+/// dimensions are separate maps.
 public func layerNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
-    let channels = x.shape[0], plane = x.count / channels
+    precondition(x.rank >= 3, "layerNorm2d: input \(x.shape) is not [..., C, H, W]")
+    let channels = x.shape[x.rank - 3], plane = x.shape[x.rank - 2] * x.shape[x.rank - 1]
+    let maps = x.count / (channels * plane)
     return Tensor(shape: x.shape) { out in
         x.data.withUnsafeBufferPointer { px in
-            // Each range of pixels is normalised on its own, channel plane by channel plane.
-            parallelRanges(plane, unitCost: 8 * channels) { pixels in
-                let n = pixels.count
-                var statistics = [Float](repeating: 0, count: 2 * n)
-                statistics.withUnsafeMutableBufferPointer { buffer in
-                    let mean = buffer.baseAddress!, inverse = mean + n
-                    let channel = { (c: Int) in px.baseAddress! + c * plane + pixels.lowerBound }
-                    for c in 0..<channels {
-                        let source = channel(c)
-                        for i in 0..<n { mean[i] += source[i] }
-                    }
-                    for i in 0..<n { mean[i] /= Float(channels) }
-                    for c in 0..<channels {
-                        let source = channel(c)
-                        for i in 0..<n { let d = source[i] - mean[i]; inverse[i] += d * d }
-                    }
-                    for i in 0..<n { inverse[i] = 1 / (inverse[i] / Float(channels) + eps).squareRoot() }
-                    for c in 0..<channels {
-                        let source = channel(c), target = out.baseAddress! + c * plane + pixels.lowerBound
-                        let w = weight.data[c], b = bias.data[c]
-                        for i in 0..<n { target[i] = (source[i] - mean[i]) * inverse[i] * w + b }
+            for map in 0..<maps {
+                let source = px.baseAddress! + map * channels * plane, target = out.baseAddress! + map * channels * plane
+                // Each range of pixels is normalised on its own, channel plane by channel plane.
+                parallelRanges(plane, unitCost: 8 * channels) { pixels in
+                    let n = pixels.count
+                    var statistics = [Float](repeating: 0, count: 2 * n)
+                    statistics.withUnsafeMutableBufferPointer { buffer in
+                        let mean = buffer.baseAddress!, inverse = mean + n
+                        let channel = { (c: Int) in source + c * plane + pixels.lowerBound }
+                        for c in 0..<channels {
+                            let values = channel(c)
+                            for i in 0..<n { mean[i] += values[i] }
+                        }
+                        for i in 0..<n { mean[i] /= Float(channels) }
+                        for c in 0..<channels {
+                            let values = channel(c)
+                            for i in 0..<n { let d = values[i] - mean[i]; inverse[i] += d * d }
+                        }
+                        for i in 0..<n { inverse[i] = 1 / (inverse[i] / Float(channels) + eps).squareRoot() }
+                        for c in 0..<channels {
+                            let values = channel(c), normalised = target + c * plane + pixels.lowerBound
+                            let w = weight.data[c], b = bias.data[c]
+                            for i in 0..<n { normalised[i] = (values[i] - mean[i]) * inverse[i] * w + b }
+                        }
                     }
                 }
             }

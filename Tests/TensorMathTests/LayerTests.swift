@@ -215,6 +215,20 @@ final class LayerTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
     }
 
+    func testLayerNorm2dTreatsLeadingDimensionsAsSeparateMaps() {
+        let x = randomTensor([2, 13, 6, 7], in: -3...5, seed: 73), w = randomTensor([13], seed: 74), b = randomTensor([13], seed: 75)
+        let y = layerNorm2d(x, weight: w, bias: b, eps: 1e-6)
+        var expected = [Double](repeating: 0, count: x.count)
+        for map in 0..<2 {
+            for pixel in 0..<42 {
+                for (c, v) in normalised(x, start: map * 13 * 42 + pixel, count: 13, stride: 42, eps: 1e-6).enumerated() {
+                    expected[(map * 13 + c) * 42 + pixel] = v * Double(w.data[c]) + Double(b.data[c])
+                }
+            }
+        }
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(y, expected), 1e-5)
+    }
+
     func testSingleGroupNormOverChannelMajorMaps() {
         // Two maps of 3 channels: channel c's parameters apply to rows c and 3 + c.
         let x = randomTensor([2, 3, 15], in: -2...6, seed: 80), w = randomTensor([3], seed: 81), b = randomTensor([3], seed: 82)
