@@ -77,8 +77,13 @@ func attention(q: MatrixView, k: MatrixView, v: MatrixView, heads: Int, kvHeads:
     let blockRows = min(nq, attentionQueryBlock), chunkKeys = max(1, min(nk, attentionKeyChunk))
     let blocksPerHead = (nq + blockRows - 1) / blockRows
     let items = heads * blocksPerHead
+    // Packing keys and values costs about what one query row's products do: worth it for
+    // many queries, not for a decoded token.
+    let panels = dv % panelWidth == 0 && nq >= 64 ? PanelOperands(k: k, v: v, kvHeads: kvHeads) : nil
+    // Logit rows of a chunk are `ld` apart; the panel kernel writes whole tiles of 64 keys.
+    let ld = panels == nil ? chunkKeys : (chunkKeys + panelWidth - 1) / panelWidth * panelWidth
     // Per worker: one chunk's logits and the block's running softmax state.
-    let scratchSize = blockRows * chunkKeys + SoftmaxRowState.scratchSize(rows: blockRows)
+    let scratchSize = blockRows * ld + SoftmaxRowState.scratchSize(rows: blockRows)
     let scratchCount = min(items, computeThreads()) * scratchSize
     var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
     return Tensor(shape: [nq, outWidth]) { out in
@@ -93,28 +98,45 @@ func attention(q: MatrixView, k: MatrixView, v: MatrixView, heads: Int, kvHeads:
                 if case .causal(let past) = visibility { lastSeen = { row in past + start + row } }
                 let visible = min(nk, lastSeen(rows - 1) + 1)
                 let scores = buffer.baseAddress! + worker * scratchSize
-                let softmax = SoftmaxRowState(scores + blockRows * chunkKeys, rows: rows)
+                let softmax = SoftmaxRowState(scores + blockRows * ld, rows: rows)
+                let queries = q.base + start * q.stride + head * dk
                 let result = out.baseAddress! + start * outWidth + head * dv
                 for keyStart in stride(from: 0, to: visible, by: chunkKeys) {
                     let keys = min(chunkKeys, visible - keyStart), first = keyStart == 0
-                    singleThreadedGEMM(transB: true, m: rows, n: keys, k: dk, alpha: alpha,
-                                       a: q.base + start * q.stride + head * dk, lda: q.stride,
-                                       b: k.base + keyStart * k.stride + kvHead * dk, ldb: k.stride,
-                                       c: scores, ldc: keys)
+                    if let panels {
+                        for tile in stride(from: 0, to: keys, by: panelWidth) {
+                            panelProduct(rows: rows, depth: dk, a: queries, lda: q.stride,
+                                         b: panels.keyTile(head: kvHead, firstKey: keyStart + tile), ldb: panelWidth,
+                                         scale: alpha, accumulate: false, c: scores + tile, ldc: ld)
+                        }
+                    } else {
+                        singleThreadedGEMM(transB: true, m: rows, n: keys, k: dk, alpha: alpha,
+                                           a: queries, lda: q.stride,
+                                           b: k.base + keyStart * k.stride + kvHead * dk, ldb: k.stride,
+                                           c: scores, ldc: ld)
+                    }
                     for r in 0..<rows where lastSeen(r) < keyStart + keys - 1 {
                         let seen = max(lastSeen(r) + 1 - keyStart, 0)
-                        (scores + r * keys + seen).update(repeating: -.infinity, count: keys - seen)
+                        (scores + r * ld + seen).update(repeating: -.infinity, count: keys - seen)
                     }
-                    logitBias?(head, start, rows, keyStart, keys, scores, keys)
-                    softmax.exponentiate(scores, rows: rows, cols: keys, stride: keys, first: first)
+                    logitBias?(head, start, rows, keyStart, keys, scores, ld)
+                    softmax.exponentiate(scores, rows: rows, cols: keys, stride: ld, first: first)
                     if !first {
                         for r in 0..<rows where softmax.rescale[r] != 1 {
                             scaleInPlace(result + r * outWidth, count: dv, by: softmax.rescale[r])
                         }
                     }
-                    singleThreadedGEMM(m: rows, n: dv, k: keys,
-                                       a: scores, lda: keys, b: v.base + keyStart * v.stride + kvHead * dv, ldb: v.stride,
-                                       beta: first ? 0 : 1, c: result, ldc: outWidth)
+                    if let panels {
+                        for column in stride(from: 0, to: dv, by: panelWidth) {
+                            panelProduct(rows: rows, depth: keys, a: scores, lda: ld,
+                                         b: panels.values(head: kvHead, firstKey: keyStart) + column, ldb: dv,
+                                         accumulate: !first, c: result + column, ldc: outWidth)
+                        }
+                    } else {
+                        singleThreadedGEMM(m: rows, n: dv, k: keys,
+                                           a: scores, lda: ld, b: v.base + keyStart * v.stride + kvHead * dv, ldb: v.stride,
+                                           beta: first ? 0 : 1, c: result, ldc: outWidth)
+                    }
                 }
                 // Normalising the dv-wide output instead of the probabilities saves a pass.
                 for r in 0..<rows {
@@ -128,5 +150,50 @@ func attention(q: MatrixView, k: MatrixView, v: MatrixView, heads: Int, kvHeads:
                 parallelFor(items, attend)
             }
         }
+    }
+}
+
+/// Keys and values copied into the layouts `panelProduct` streams as its B operand: for each
+/// key/value head, keys transposed in tiles of `panelWidth` keys ([dk, panelWidth] per tile,
+/// zeros past the last key) and values as a contiguous [nk, dv] matrix.
+private final class PanelOperands {
+    private let keys: UnsafeMutableBufferPointer<Float>, values: UnsafeMutableBufferPointer<Float>
+    private let tilesPerHead: Int, dk: Int, dv: Int, nk: Int
+
+    init(k: MatrixView, v: MatrixView, kvHeads: Int) {
+        let nk = k.rows, dk = k.columns / kvHeads, dv = v.columns / kvHeads
+        let tilesPerHead = (nk + panelWidth - 1) / panelWidth, tileSize = dk * panelWidth
+        (self.nk, self.dk, self.dv, self.tilesPerHead) = (nk, dk, dv, tilesPerHead)
+        let keys = UnsafeMutableBufferPointer<Float>.allocate(capacity: kvHeads * tilesPerHead * tileSize)
+        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: kvHeads * nk * dv)
+        (self.keys, self.values) = (keys, values)
+        parallelFor(kvHeads * tilesPerHead) { _, item in
+            let head = item / tilesPerHead, firstKey = (item % tilesPerHead) * panelWidth
+            let tileKeys = min(panelWidth, nk - firstKey)
+            let tile = keys.baseAddress! + item * tileSize, source = k.base + firstKey * k.stride + head * dk
+            for d in 0..<dk {
+                let row = tile + d * panelWidth
+                for j in 0..<tileKeys { row[j] = source[j * k.stride + d] }
+                (row + tileKeys).initialize(repeating: 0, count: panelWidth - tileKeys)
+            }
+            for key in firstKey ..< firstKey + tileKeys {
+                (values.baseAddress! + (head * nk + key) * dv).initialize(from: v.base + key * v.stride + head * dv, count: dv)
+            }
+        }
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
+
+    /// The [dk, panelWidth] tile of transposed keys starting at `firstKey` (a multiple of panelWidth).
+    func keyTile(head: Int, firstKey: Int) -> UnsafePointer<Float> {
+        UnsafePointer(keys.baseAddress! + (head * tilesPerHead + firstKey / panelWidth) * dk * panelWidth)
+    }
+
+    /// Row `firstKey` of head `head`'s [nk, dv] values.
+    func values(head: Int, firstKey: Int) -> UnsafePointer<Float> {
+        UnsafePointer(values.baseAddress! + (head * nk + firstKey) * dv)
     }
 }

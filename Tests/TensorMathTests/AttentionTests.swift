@@ -42,6 +42,25 @@ final class AttentionTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsoluteDifference(result, expected), 1e-5)
     }
 
+    func testPanelKernelPathMatchesNaiveAttention() {
+        // Head widths that are multiples of 64 and enough queries take the register-blocked
+        // kernel: a partial query block, a partial key chunk with a partial tile of 64 keys,
+        // values two tiles wide, a scale and a logit bias.
+        let heads = 2, dk = 64, dv = 128, nq = attentionQueryBlock + 7, nk = attentionKeyChunk + 70
+        let q = randomTensor([nq, heads * dk], in: -1...1, seed: 7)
+        let k = randomTensor([nk, heads * dk], in: -1...1, seed: 8)
+        let v = randomTensor([nk, heads * dv], seed: 9)
+        let bias: (Int, Int, Int) -> Double = { h, i, j in Double((h * 5 + i + j * 3) % 7) * 0.2 }
+        let result = multiHeadAttention(q: q, k: k, v: v, heads: heads, scale: 0.2) { head, rowStart, rows, keyStart, keys, scores, ld in
+            for r in 0..<rows {
+                for j in 0..<keys { scores[r * ld + j] += Float(bias(head, rowStart + r, keyStart + j)) }
+            }
+        }
+        XCTAssertEqual(result.shape, [nq, heads * dv])
+        let expected = naiveAttention(q: q, k: k, v: v, heads: heads, scale: 0.2, bias: bias)
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(result, expected), 1e-5)
+    }
+
     func testPackedQKVMatchesSeparateInputs() {
         let heads = 3, width = heads * 8
         let packed = randomTensor([150, 3 * width], seed: 6)

@@ -53,8 +53,10 @@ final class DecoderKernelTests: XCTestCase {
 
     func testGroupedQueryAttentionMatchesLoops() {
         var random = Values(state: 1)
-        let heads = 6, kvHeads = 2, headDim = 8, width = heads * headDim, kvWidth = kvHeads * headDim
-        for (tokens, past) in [(1, 0), (1, 9), (5, 3), (40, 0)] {
+        let heads = 6, kvHeads = 2
+        // 70 tokens of 64-wide heads take the register-blocked kernel; the others the BLAS path.
+        for (headDim, tokens, past) in [(8, 1, 0), (8, 1, 9), (8, 5, 3), (8, 40, 0), (64, 70, 5)] {
+            let width = heads * headDim, kvWidth = kvHeads * headDim
             let total = past + tokens
             // Queries sit inside wider rows (as in the decoder's q|k|v projection), so the stride is tested too.
             let stride = width + 5
@@ -73,7 +75,7 @@ final class DecoderKernelTests: XCTestCase {
                                           heads: heads, kvHeads: kvHeads, headDim: headDim)
             XCTAssertEqual(result.shape, [tokens, width])
             XCTAssertLessThanOrEqual(result.relativeError(to: Tensor(shape: [tokens, width], data: expected)), 1e-5,
-                                     "\(tokens) tokens after \(past)")
+                                     "\(tokens) tokens after \(past), head width \(headDim)")
         }
     }
 
