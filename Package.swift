@@ -8,7 +8,16 @@ import Foundation
 // baseline x86-64 target limits to 4-wide SSE. VLSAM_TARGET_CPU picks another CPU for binaries
 // that must run elsewhere (e.g. `haswell`, or `x86-64` for the baseline).
 let targetCPU = ProcessInfo.processInfo.environment["VLSAM_TARGET_CPU"] ?? "native"
+// Attention's register-blocked kernel keeps 24 sixteen-float accumulators in registers, which
+// needs AVX-512's 32 vector registers; built for anything else, attention goes through OpenBLAS.
+let avx512CPUs: Set = ["skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
+                       "icelake-server", "tigerlake", "rocketlake", "sapphirerapids", "emeraldrapids",
+                       "graniterapids", "znver4", "znver5", "x86-64-v4"]
+let targetHasAVX512 = targetCPU == "native"
+    ? ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx512f ") ?? false)
+    : avx512CPUs.contains(targetCPU)
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", targetCPU], .when(configuration: .release))]
+    + (targetHasAVX512 ? [.define("VLSAM_AVX512", .when(configuration: .release))] : [])
 
 let package = Package(
     name: "vlsam",

@@ -79,7 +79,7 @@ func attention(q: MatrixView, k: MatrixView, v: MatrixView, heads: Int, kvHeads:
     let items = heads * blocksPerHead
     // Packing keys and values costs about what one query row's products do: worth it for
     // many queries, not for a decoded token.
-    let panels = dv % panelWidth == 0 && nq >= 64 ? PanelOperands(k: k, v: v, kvHeads: kvHeads) : nil
+    let panels = panelKernelIsFast && dv % panelWidth == 0 && nq >= 64 ? PanelOperands(k: k, v: v, kvHeads: kvHeads) : nil
     // Logit rows of a chunk are `ld` apart; the panel kernel writes whole tiles of 64 keys.
     let ld = panels == nil ? chunkKeys : (chunkKeys + panelWidth - 1) / panelWidth * panelWidth
     // Per worker: one chunk's logits and the block's running softmax state.

@@ -1,3 +1,11 @@
+#if VLSAM_AVX512
+/// Whether `panelProduct` beats OpenBLAS here: its 24 accumulators fit AVX-512's 32 vector
+/// registers, and would spill to memory on narrower targets (Package.swift sets the condition).
+let panelKernelIsFast = true
+#else
+let panelKernelIsFast = false
+#endif
+
 /// Columns of C that `panelProduct` computes: four vectors of one output row.
 let panelWidth = 4 * lanes
 /// Rows of C held in registers at once: 6 rows × 4 vectors = 24 accumulators, which with B's
