@@ -1,0 +1,65 @@
+/// The local maxima (P ≥ tau) or minima (P < tau) of a map, one per plateau (§8, local-maxima).
+/// A pixel is a local maximum when it is ≥ each of its existing 8 neighbours, that is, equal to the
+/// maximum of its 3 × 3 neighbourhood clipped to the image. Adjacent such pixels are necessarily
+/// equal, so each 8-connected group of them is one plateau, counted once at its first pixel in
+/// row-major order.
+enum LocalExtrema {
+    /// Plateau first pixels (row-major indices), maxima by descending P, minima by ascending P,
+    /// ties in row-major order.
+    static func plateaus(_ map: AttentionMap, threshold: Float, maxima: Bool) -> [Int] {
+        // Minima of P are the maxima of −P.
+        let values = maxima ? map.values : map.values.map { -$0 }
+        let pooled = neighbourhoodMaximum(values, height: map.height, width: map.width)
+        let mask = (0..<values.count).map { i in
+            values[i] == pooled[i] && (maxima ? map.values[i] >= threshold : map.values[i] < threshold)
+        }
+        let components = ConnectedComponents(mask: mask, height: map.height, width: map.width)
+        return components.firstPixels.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+    }
+
+    /// The maximum over each pixel's 3 × 3 neighbourhood (clipped at the border), by rows then
+    /// columns.
+    static func neighbourhoodMaximum(_ values: [Float], height h: Int, width w: Int) -> [Float] {
+        var across = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { v in
+            for y in 0..<h {
+                let row = v.baseAddress! + y * w
+                for x in 0..<w { across[y * w + x] = max(row[max(x - 1, 0)], row[x], row[min(x + 1, w - 1)]) }
+            }
+        }
+        var pooled = [Float](repeating: 0, count: values.count)
+        for y in 0..<h {
+            let up = max(y - 1, 0) * w, here = y * w, down = min(y + 1, h - 1) * w
+            for x in 0..<w { pooled[here + x] = max(across[up + x], across[here + x], across[down + x]) }
+        }
+        return pooled
+    }
+}
+
+extension PointSampler {
+    /// Up to k local-maximum plateaus, greedily in descending P, each at least `minDistance` from
+    /// those taken; up to k local-minimum plateaus (P < tau) in ascending P as negatives, without
+    /// the distance rule. No positive means no points at all.
+    func localMaxima(_ map: AttentionMap) -> SampledPoints {
+        var result = SampledPoints()
+        result.candidatePixels = map.values.reduce(0) { $0 + ($1 >= threshold ? 1 : 0) }
+        let maxima = LocalExtrema.plateaus(map, threshold: threshold, maxima: true)
+        let minima = LocalExtrema.plateaus(map, threshold: threshold, maxima: false)
+        result.maximaFound = maxima.count
+        result.minimaFound = minima.count
+        guard !maxima.isEmpty else { return result }
+        let distance = minDistance ?? Double(min(map.height, map.width)) / 20
+        var taken: [Int] = []
+        for pixel in maxima where taken.count < count {
+            let far = taken.allSatisfy { other in
+                let dx = Double(pixel % map.width - other % map.width), dy = Double(pixel / map.width - other / map.width)
+                return dx * dx + dy * dy >= distance * distance
+            }
+            if far { taken.append(pixel) }
+        }
+        result.localised = true
+        result.positives = taken.map { ImagePoint(pixel: $0, width: map.width) }
+        result.negatives = minima.prefix(count).map { ImagePoint(pixel: $0, width: map.width) }
+        return result
+    }
+}
