@@ -1,3 +1,5 @@
+import TensorMath
+
 /// What the VLM named in one image, and where every token of the conversation sits, so later
 /// stages can read attention between object-name tokens and image tokens. Schema "vlsam.objects".
 public struct ObjectsArtifact: Sendable, Equatable {
@@ -47,10 +49,15 @@ public struct ObjectsArtifact: Sendable, Equatable {
     public var generatedIDs: [Int]
     public var generatedText: String
     public var objects: [Object]
+    /// Optional: the connector output the image tokens were embedded with, [N, text hidden], row k
+    /// for image token k (`imageTokenPositions` order), so the attention stage need not run the
+    /// vision tower again. nil in files written before it was stored.
+    public var imageFeatures: Tensor?
 
     public init(provenance: Provenance, originalSize: ImageSize, mode: String, imageSplitting: Bool, promptText: String,
                 inputIDs: [Int], imageTokenPositions: [Int], imageTokenTile: [Int], imageTokenCell: [(row: Int, col: Int)],
-                gridSide: Int, tiles: [Tile], generatedIDs: [Int], generatedText: String, objects: [Object]) {
+                gridSide: Int, tiles: [Tile], generatedIDs: [Int], generatedText: String, objects: [Object],
+                imageFeatures: Tensor? = nil) {
         self.provenance = provenance
         self.originalSize = originalSize
         self.mode = mode
@@ -65,6 +72,7 @@ public struct ObjectsArtifact: Sendable, Equatable {
         self.generatedIDs = generatedIDs
         self.generatedText = generatedText
         self.objects = objects
+        self.imageFeatures = imageFeatures
     }
 
     public static func == (a: ObjectsArtifact, b: ObjectsArtifact) -> Bool {
@@ -73,7 +81,7 @@ public struct ObjectsArtifact: Sendable, Equatable {
             && a.imageTokenPositions == b.imageTokenPositions && a.imageTokenTile == b.imageTokenTile
             && a.imageTokenCell.map { [$0.row, $0.col] } == b.imageTokenCell.map { [$0.row, $0.col] }
             && a.gridSide == b.gridSide && a.tiles == b.tiles && a.generatedIDs == b.generatedIDs
-            && a.generatedText == b.generatedText && a.objects == b.objects
+            && a.generatedText == b.generatedText && a.objects == b.objects && a.imageFeatures == b.imageFeatures
     }
 
     /// Writes atomically: `path` appears complete or not at all.
@@ -117,6 +125,11 @@ public struct ObjectsArtifact: Sendable, Equatable {
         try file.describe("object_span_offsets", "spans of object k are rows object_span_offsets[k] ..< object_span_offsets[k+1]")
         try file.write(spans, shape: [spans.count / 2, 2], to: "object_spans")
         try file.describe("object_spans", "token span [start, end) of each mention, as absolute sequence positions")
+        if let imageFeatures {
+            try file.write(imageFeatures, to: "image_features")
+            try file.describe("image_features", "connector output embedded at each image token (row k: image token k), " +
+                              "[N, text hidden]; the attention stage uses it instead of re-running the vision tower")
+        }
         try file.commit()
     }
 
@@ -155,6 +168,14 @@ public struct ObjectsArtifact: Sendable, Equatable {
         }
         let tileIndices = try file.readInt32("image_token_tile").values.map(Int.init)
         guard tileIndices.allSatisfy({ $0 >= 0 && $0 < tileCount }) else { throw file.invalid("image_token_tile out of range") }
+        var imageFeatures: Tensor?
+        if file.exists("image_features") {
+            let width = try file.requireShape("image_features", [("N", n), ("hidden", nil)])[1]
+            guard width > 0 else { throw file.invalid("image_features has no columns") }
+            let features = try file.readTensor("image_features")
+            if let problem = Self.nonFiniteProblem(features) { throw file.invalid(problem) }
+            imageFeatures = features
+        }
         return ObjectsArtifact(
             provenance: provenance, originalSize: originalSize, mode: mode, imageSplitting: splitting,
             promptText: try file.readStrings("prompt_text").first ?? "",
@@ -169,7 +190,14 @@ public struct ObjectsArtifact: Sendable, Equatable {
             },
             generatedIDs: try file.readInt64("generated_ids").values.map(Int.init),
             generatedText: try file.readStrings("generated_text").first ?? "",
-            objects: objects)
+            objects: objects, imageFeatures: imageFeatures)
+    }
+
+    /// "image_features row r has a non-finite value (nan)", or nil when every value is finite.
+    static func nonFiniteProblem(_ features: Tensor) -> String? {
+        guard let index = features.data.firstIndex(where: { !$0.isFinite }) else { return nil }
+        let width = max(features.shape.last ?? 1, 1)
+        return "image_features row \(index / width) has a non-finite value (\(features.data[index]))"
     }
 
     private func validate(_ path: String) throws {
@@ -178,5 +206,11 @@ public struct ObjectsArtifact: Sendable, Equatable {
             throw invalidArtifact(path, "image token tables disagree in length")
         }
         guard tiles.allSatisfy({ $0.rect.count == 4 }) else { throw invalidArtifact(path, "a tile rectangle is not 4 numbers") }
+        if let imageFeatures {
+            guard imageFeatures.shape.count == 2, imageFeatures.shape[0] == imageTokenPositions.count, imageFeatures.shape[1] > 0 else {
+                throw invalidArtifact(path, "image_features has shape \(imageFeatures.shape), expected [N=\(imageTokenPositions.count), hidden]")
+            }
+            if let problem = Self.nonFiniteProblem(imageFeatures) { throw invalidArtifact(path, problem) }
+        }
     }
 }

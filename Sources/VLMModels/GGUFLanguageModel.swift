@@ -44,6 +44,15 @@ public struct GGUFLanguageModel {
     public func promptIDs(_ message: String) throws -> [Int] {
         tokenizer.encode(try template.render([ChatMessage(role: "user", text: message)], addGenerationPrompt: true))
     }
+
+    /// One causal forward over a whole text-only sequence `ids` (prompt then answer), handing
+    /// `attention` every layer's post-RoPE queries and keys of all positions (see
+    /// `LlamaDecoder.teacherForcedForward`). Returns the final-norm hidden states [T, hidden].
+    @discardableResult
+    public func teacherForcedForward(ids: [Int], attention: (LayerAttention) -> Void) throws -> Tensor {
+        try checkVocabulary(ids, vocabularySize: decoder.config.vocabSize, source: "ids")
+        return decoder.teacherForcedForward(embeddings: decoder.embed(ids), attention: attention)
+    }
 }
 
 /// A LLaMA GGUF's tensors under the decoder's Hugging Face names. Quantised matrices are kept as

@@ -111,11 +111,7 @@ public struct ProcessedImage: Sendable {
         precondition(token >= 0 && token < side * side, "token \(token) outside 0..<\(side * side)")
         let tiles = tileGeometry
         precondition(tile >= 0 && tile < tiles.count, "tile \(tile) outside 0..<\(tiles.count)")
-        let rect = tiles[tile].rectInOriginal
-        let cellWidth = (rect.x1 - rect.x0) / Double(side), cellHeight = (rect.y1 - rect.y0) / Double(side)
-        let cellRow = Double(token / side), cellCol = Double(token % side)
-        return ImageRect(x0: rect.x0 + cellCol * cellWidth, y0: rect.y0 + cellRow * cellHeight,
-                         x1: rect.x0 + (cellCol + 1) * cellWidth, y1: rect.y0 + (cellRow + 1) * cellHeight)
+        return tiles[tile].rectInOriginal.cell(row: token / side, col: token % side, side: side)
     }
 }
 

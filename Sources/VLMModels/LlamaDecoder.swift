@@ -4,37 +4,53 @@ import TensorMath
 /// Keys and values of every layer for the positions seen so far, so each generated token costs
 /// one position of work instead of the whole sequence. Storage for `reserve` positions is
 /// allocated up front; running past it doubles the storage (one copy), never per token.
+///
+/// With a `queryWidth`, the cache also keeps every layer's post-RoPE queries, so an attention
+/// observer on a later forward call can be handed the queries of all positions, not just the new ones.
 public final class KVCache {
     /// Per layer, [capacity, width] row-major; rows 0 ..< length are filled.
     private var keys: [[Float]]
     private var values: [[Float]]
+    /// Per layer, [capacity, queryWidth]; empty arrays unless queries are kept.
+    private var queries: [[Float]]
     public private(set) var length = 0
     public private(set) var capacity: Int
     let width: Int
+    /// Width of a kept query row (heads · headDim), 0 when queries are not kept.
+    let queryWidth: Int
 
-    public init(layers: Int, width: Int, reserve: Int = 1024) {
+    public var keepsQueries: Bool { queryWidth > 0 }
+
+    public init(layers: Int, width: Int, reserve: Int = 1024, queryWidth: Int = 0) {
         self.width = width
+        self.queryWidth = queryWidth
         capacity = max(reserve, 1)
-        let count = capacity * width
+        let count = capacity * width, queryCount = capacity * queryWidth
         // Separate arrays (not copies of one another), so no store triggers a copy-on-write.
-        let uninitialized = { [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count } }
-        keys = (0..<layers).map { _ in uninitialized() }
-        values = (0..<layers).map { _ in uninitialized() }
+        let uninitialized = { (count: Int) in [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count } }
+        keys = (0..<layers).map { _ in uninitialized(count) }
+        values = (0..<layers).map { _ in uninitialized(count) }
+        queries = (0..<layers).map { _ in uninitialized(queryCount) }
     }
 
     /// Makes room for `count` more positions.
     func reserve(_ count: Int) {
         guard length + count > capacity else { return }
         capacity = max(2 * capacity, length + count)
-        let filled = length * width, size = capacity * width
-        func grown(_ old: [Float]) -> [Float] {
-            [Float](unsafeUninitializedCapacity: size) { buffer, initialized in
-                old.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: filled) }
-                initialized = size
+        func grown(_ rowWidth: Int) -> ([Float]) -> [Float] {
+            let filled = length * rowWidth, size = capacity * rowWidth
+            return { old in
+                [Float](unsafeUninitializedCapacity: size) { buffer, initialized in
+                    if filled > 0 {
+                        old.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: filled) }
+                    }
+                    initialized = size
+                }
             }
         }
-        keys = keys.map(grown)
-        values = values.map(grown)
+        keys = keys.map(grown(width))
+        values = values.map(grown(width))
+        queries = queries.map(grown(queryWidth))
     }
 
     /// Stores `tokens` rows of keys and values (rows `stride` apart) at positions length ..< length + tokens.
@@ -50,6 +66,22 @@ public final class KVCache {
         copy(newKeys, into: &keys[layer])
         copy(newValues, into: &values[layer])
     }
+
+    /// Stores `tokens` query rows (rows `stride` apart) at positions length ..< length + tokens.
+    func storeQueries(layer: Int, _ newQueries: UnsafePointer<Float>, stride: Int, tokens: Int) {
+        precondition(keepsQueries && length + tokens <= capacity, "KVCache.storeQueries: queries not kept, or reserve first")
+        queries[layer].withUnsafeMutableBufferPointer { rows in
+            for t in 0..<tokens {
+                (rows.baseAddress! + (length + t) * queryWidth).update(from: newQueries + t * stride, count: queryWidth)
+            }
+        }
+    }
+
+    /// The first `count` kept query rows of a layer, [count, queryWidth].
+    func queryRows(layer: Int, count: Int) -> [Float] { Array(queries[layer][0 ..< count * queryWidth]) }
+
+    /// The first `count` key rows of a layer, [count, width].
+    func keyRows(layer: Int, count: Int) -> [Float] { Array(keys[layer][0 ..< count * width]) }
 
     /// Calls `body` with the layer's keys and values, rows `width` apart.
     func withLayer<R>(_ layer: Int, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> R) -> R {
@@ -135,8 +167,11 @@ public struct LlamaDecoder {
         invFreq = ropeInverseFrequencies(headDim: config.headDim, theta: config.ropeTheta)
     }
 
-    public func makeCache(reserve: Int = 1024) -> KVCache {
-        KVCache(layers: config.layers, width: config.kvHeads * config.headDim, reserve: reserve)
+    /// - keepingQueries: keep every layer's queries too, so that forward calls after the first
+    ///   can hand an attention observer the queries of all positions.
+    public func makeCache(reserve: Int = 1024, keepingQueries: Bool = false) -> KVCache {
+        KVCache(layers: config.layers, width: config.kvHeads * config.headDim, reserve: reserve,
+                queryWidth: keepingQueries ? config.heads * config.headDim : 0)
     }
 
     /// Rows of the embedding matrix.
@@ -149,11 +184,19 @@ public struct LlamaDecoder {
 
     /// Runs new tokens [T, hidden] (positions cache.length ..< cache.length+T) through every layer,
     /// appending their keys and values to the cache. Returns the final-norm hidden states [T, hidden].
-    /// `trace` receives per layer `q_post_rope_L`/`k_post_rope_L`/`v_L` ([T, heads·headDim]),
-    /// `attn_probs_L` ([heads, T, cache length]) and `text_layer_L`, then `text_final_norm_output`.
-    public func forward(_ input: Tensor, cache: KVCache, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
-        let c = config, past = cache.length, tokens = input.shape[0]
+    ///
+    /// `attention` receives, layer by layer, the post-RoPE queries and keys of ALL positions
+    /// 0 ..< cache.length+T (the whole sequence on a fresh cache) as a `LayerAttention`, from
+    /// which any head's probability rows can be recomputed. A call on a cache that already holds
+    /// positions needs their queries, so such a cache must come from `makeCache(keepingQueries: true)`.
+    /// `trace` receives per layer `v_L` ([T, kvHeads·headDim]) and `text_layer_L`, then
+    /// `text_final_norm_output`.
+    public func forward(_ input: Tensor, cache: KVCache, attention observer: ((LayerAttention) -> Void)? = nil,
+                        trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        let c = config, past = cache.length, tokens = input.shape[0], total = past + tokens
         let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim, qkvWidth = qWidth + 2 * kvWidth
+        precondition(observer == nil || past == 0 || cache.keepsQueries,
+                     "LlamaDecoder.forward: an attention observer after the first call needs makeCache(keepingQueries: true)")
         let angles = RotaryAngles(invFreq: invFreq, firstPosition: past, tokens: tokens)
         cache.reserve(tokens)
         var x = input
@@ -165,18 +208,19 @@ public struct LlamaDecoder {
                 applyRoPE(q, rowStride: qkvWidth, heads: c.heads, angles: angles)
                 applyRoPE(k, rowStride: qkvWidth, heads: c.kvHeads, angles: angles)
                 cache.store(layer: index, keys: k, values: v, stride: qkvWidth, tokens: tokens)
+                if cache.keepsQueries { cache.storeQueries(layer: index, q, stride: qkvWidth, tokens: tokens) }
                 return cache.withLayer(index) { keys, values in
                     causalGroupedQueryAttention(queries: q, queryStride: qkvWidth, tokens: tokens, heads: c.heads,
                                                 keys: keys, values: values, kvStride: kvWidth, kvHeads: c.kvHeads,
                                                 headDim: c.headDim, past: past)
                 }
             }
-            if let trace {
-                trace("q_post_rope_\(index)", columns(qkv, 0, qWidth))
-                trace("k_post_rope_\(index)", columns(qkv, qWidth, kvWidth))
-                trace("v_\(index)", columns(qkv, qWidth + kvWidth, kvWidth))
-                trace("attn_probs_\(index)", causalProbabilities(q: columns(qkv, 0, qWidth), layer: index, cache: cache, past: past))
+            if let observer {
+                let queries = cache.keepsQueries ? cache.queryRows(layer: index, count: total) : columns(qkv, 0, qWidth).data
+                observer(LayerAttention(layer: index, tokens: total, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                        queries: queries, keys: cache.keyRows(layer: index, count: total)))
             }
+            trace?("v_\(index)", columns(qkv, qWidth + kvWidth, kvWidth))
             addInPlace(&x, layer.o.apply(to: attention))
 
             let gateUp = projectSideBySide(rmsNorm(x, weight: layer.postAttentionNorm, eps: c.rmsNormEps), layer.gateUp)
@@ -187,6 +231,16 @@ public struct LlamaDecoder {
         let normed = rmsNorm(x, weight: finalNorm, eps: c.rmsNormEps)
         trace?("text_final_norm_output", normed)
         return normed
+    }
+
+    /// One causal forward over a whole sequence's embeddings [T, hidden] (teacher forcing: the
+    /// same computation as generating it with a KV cache), handing `attention` every layer's
+    /// queries and keys of all T positions. Returns the final-norm hidden states [T, hidden].
+    @discardableResult
+    public func teacherForcedForward(embeddings: Tensor, attention: (LayerAttention) -> Void) -> Tensor {
+        withoutActuallyEscaping(attention) { observer in
+            forward(embeddings, cache: makeCache(reserve: embeddings.shape[0]), attention: observer)
+        }
     }
 
     /// Prefills prompt embeddings [S, hidden] and decodes greedily until a stop token or
@@ -219,30 +273,6 @@ public struct LlamaDecoder {
     /// Logits [vocab] of one final-norm hidden state.
     public func logits(_ hidden: Tensor) -> [Float] {
         lmHead.apply(to: hidden.reshaped([1, config.hiddenSize])).data
-    }
-
-    /// Attention probabilities [heads, T, total] for tracing only (the forward pass never keeps them).
-    func causalProbabilities(q: Tensor, layer: Int, cache: KVCache, past: Int) -> Tensor {
-        let c = config, tokens = q.shape[0], total = past + tokens, width = q.shape[1]
-        let kvWidth = c.kvHeads * c.headDim, group = c.heads / c.kvHeads
-        var out = Tensor(zeros: [c.heads, tokens, total])
-        out.data.withUnsafeMutableBufferPointer { p in
-            q.data.withUnsafeBufferPointer { pq in
-                cache.withLayer(layer) { keys, _ in
-                    for h in 0..<c.heads {
-                        let block = p.baseAddress! + h * tokens * total
-                        gemm(transB: true, m: tokens, n: total, k: c.headDim, alpha: 1 / Float(c.headDim).squareRoot(),
-                             a: pq.baseAddress! + h * c.headDim, lda: width,
-                             b: keys + (h / group) * c.headDim, ldb: kvWidth, c: block, ldc: total)
-                        for r in 0..<tokens where past + r + 1 < total {
-                            (block + r * total + past + r + 1).update(repeating: -.infinity, count: total - past - r - 1)
-                        }
-                        softmaxRows(block, rows: tokens, cols: total, stride: total)
-                    }
-                }
-            }
-        }
-        return out
     }
 }
 

@@ -74,11 +74,45 @@ public struct SmolVLM {
     public func generate(ids: [Int], tiles: Tensor?, maxNewTokens: Int, stopTokens: Set<Int>,
                          forcedTokens: [Int]? = nil, onToken: ((Int) -> Void)? = nil,
                          trace: ((String, Tensor) -> Void)? = nil) throws -> Generation {
-        let features = tiles.map { imageFeatures($0, trace: trace) }
+        try generate(ids: ids, imageFeatures: tiles.map { imageFeatures($0, trace: trace) }, maxNewTokens: maxNewTokens,
+                     stopTokens: stopTokens, forcedTokens: forcedTokens, onToken: onToken, trace: trace)
+    }
+
+    /// `generate(ids:tiles:…)` from image features already computed (`imageFeatures(_:)`), so a
+    /// caller that keeps them runs the vision tower once.
+    public func generate(ids: [Int], imageFeatures features: Tensor?, maxNewTokens: Int, stopTokens: Set<Int>,
+                         forcedTokens: [Int]? = nil, onToken: ((Int) -> Void)? = nil,
+                         trace: ((String, Tensor) -> Void)? = nil) throws -> Generation {
         let embeddings = try inputEmbeddings(ids: ids, imageFeatures: features)
         trace?("text_inputs_embeds", embeddings)
         return decoder.generate(embeddings: embeddings, maxNewTokens: maxNewTokens, stopTokens: stopTokens,
                                 forcedTokens: forcedTokens, onToken: onToken, trace: trace)
+    }
+
+    /// One causal forward over a whole sequence x = promptIDs ++ answerIDs, handing `attention`
+    /// every layer's post-RoPE queries and keys of all positions. The k-th `<image>` token of the
+    /// prompt is embedded as row k of `imageFeatures` [N, text hidden] (connector output, as
+    /// `imageFeatures(_:)` returns it, so the vision tower need not run again); answer tokens are
+    /// embedded as text, as in generation. Returns the final-norm hidden states [T, hidden].
+    @discardableResult
+    public func teacherForcedForward(promptIDs: [Int], answerIDs: [Int], imageFeatures: Tensor?,
+                                     attention: (LayerAttention) -> Void) throws -> Tensor {
+        try checkVocabulary(promptIDs + answerIDs, vocabularySize: config.text.vocabSize, source: "ids")
+        let d = config.text.hiddenSize
+        if let imageFeatures, imageFeatures.shape.count != 2 || imageFeatures.shape[1] != d {
+            throw ModelConfigurationError("image features", "shape \(imageFeatures.shape), expected [N, \(d)]")
+        }
+        let prompt = try inputEmbeddings(ids: promptIDs, imageFeatures: imageFeatures)
+        let sequence = Tensor(shape: [promptIDs.count + answerIDs.count, d], data: prompt.data + decoder.embed(answerIDs).data)
+        return decoder.teacherForcedForward(embeddings: sequence, attention: attention)
+    }
+}
+
+/// Throws unless every id indexes the embedding matrix.
+func checkVocabulary(_ ids: [Int], vocabularySize: Int, source: String) throws {
+    if let position = ids.firstIndex(where: { $0 < 0 || $0 >= vocabularySize }) {
+        throw ModelConfigurationError(source, "token id \(ids[position]) at position \(position) is outside the model's " +
+                                      "vocabulary of \(vocabularySize) tokens")
     }
 }
 

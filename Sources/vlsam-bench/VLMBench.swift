@@ -10,32 +10,35 @@ func runSmolVLMBench(config: String, modelDirectory: String, image: String, deco
     if !FileManager.default.fileExists(atPath: weights) {
         // Random weights are as fast as trained ones; made once and kept for later runs.
         try FileManager.default.createDirectory(atPath: modelDirectory, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: (modelDirectory as NSString).appendingPathComponent("config.json"))
         try FileManager.default.copyItem(atPath: config, toPath: (modelDirectory as NSString).appendingPathComponent("config.json"))
         try writeSafetensors(randomParameters(try SmolVLMConfig(contentsOf: config).parameterShapes(), seed: 0),
                              dtype: .bfloat16, to: weights)
     }
+    // The tokenizer, template and processor files come from the config's folder, copied beside the weights.
     let sourceFolder = (config as NSString).deletingLastPathComponent
-    let model = try SmolVLM(directory: modelDirectory)
-    let tokenizer = try BPETokenizer(tokenizerJSON: (sourceFolder as NSString).appendingPathComponent("tokenizer.json"))
-    let template = try ChatTemplate(jsonFile: (sourceFolder as NSString).appendingPathComponent("chat_template.json"))
-    var processor = try Idefics3ImageProcessor(
-        configPath: (sourceFolder as NSString).appendingPathComponent("preprocessor_config.json"),
-        processorConfigPath: (sourceFolder as NSString).appendingPathComponent("processor_config.json"))
+    for file in ["tokenizer.json", "chat_template.json", "preprocessor_config.json", "processor_config.json", "generation_config.json"] {
+        let source = (sourceFolder as NSString).appendingPathComponent(file)
+        let copy = (modelDirectory as NSString).appendingPathComponent(file)
+        if FileManager.default.fileExists(atPath: source) && !FileManager.default.fileExists(atPath: copy) {
+            try FileManager.default.copyItem(atPath: source, toPath: copy)
+        }
+    }
+    let bundle = try SmolVLMBundle(directory: modelDirectory)
+    let model = bundle.model
     let photo = try decodeImage(atPath: image)
-    let prompt = try template.render([ChatMessage(role: "user", content: [.image, .text("List all the objects in this image.")])],
-                                     addGenerationPrompt: true)
+    let question = "List all the objects in this image."
 
     for split in [false, true] {
-        processor.doImageSplitting = split
         var prefill = Double.infinity, decodeRate = 0.0, tiles = 0, tokens = 0
         for _ in 0..<2 {
             // Prefill: image processing, vision tower, connector and the prompt through the decoder.
             var ids: [Int] = []
             let prefillTime = measure {
-                let processed = try! processor.process(photo)
-                tiles = processed.tileCount
-                ids = tokenizer.encode(try! expandImageTokens(in: prompt, rows: processed.rows, cols: processed.cols))
-                _ = try! model.generate(ids: ids, tiles: processed.tiles, maxNewTokens: 1, stopTokens: [])
+                let prompt = try! bundle.prompt(question, image: photo, splitting: split)
+                tiles = prompt.image.tileCount
+                ids = prompt.ids
+                _ = try! model.generate(ids: ids, tiles: prompt.image.tiles, maxNewTokens: 1, stopTokens: [])
             }.wall
             tokens = ids.count
             prefill = min(prefill, prefillTime)

@@ -36,6 +36,12 @@ final class ListCLITests: XCTestCase {
             XCTAssertEqual(artifact.imageTokenTile.last, tiles - 1)
             XCTAssertEqual(artifact.imageTokenCell[9].row, 1)
             XCTAssertEqual(artifact.imageTokenCell[9].col, 1)
+            // The connector output the prompt was embedded with, for the attention stage: one row per
+            // image token, equal to transformers' connector output of the same tiles.
+            let features = try XCTUnwrap(artifact.imageFeatures, "\(group): no image_features")
+            XCTAssertEqual(features.shape, [artifact.imageTokenPositions.count, 64], group)
+            assertClose(features.data, try reference.readTensor("\(group)/connector_output").data, .absolute(1e-4),
+                        "\(group) image_features against the reference connector output")
         }
     }
 
@@ -59,6 +65,7 @@ final class ListCLITests: XCTestCase {
             }
         }
         XCTAssertEqual(artifact.generatedIDs.last, 49279, "the forced answer ends with <end_of_utterance>")
+        XCTAssertEqual(artifact.imageFeatures?.shape, [artifact.imageTokenPositions.count, 64], "image_features stored")
     }
 
     /// A model folder of links to the bundle's files, with one file left out or replaced.

@@ -45,4 +45,23 @@ final class SmolLM2RealWeightsTests: XCTestCase {
             XCTAssertEqual(generation.tokens, try reference.readInt64("\(group)/greedy_ids").values.map(Int.init), prompt)
         }
     }
+
+    /// The text-only teacher-forced forward: every layer's queries and keys of all positions, and
+    /// the same hidden states as the plain forward; ids outside the vocabulary are refused.
+    func testTeacherForcedForwardHandsEveryLayerToTheObserver() throws {
+        let (model, _) = try load()
+        let ids = try model.promptIDs("List three things on a desk.") + model.tokenizer.encode(" pen, lamp, book")
+        var layers: [LayerAttention] = []
+        let hidden = try model.teacherForcedForward(ids: ids) { layers.append($0) }
+        let c = model.decoder.config
+        XCTAssertEqual(layers.map(\.layer), Array(0..<c.layers))
+        for layer in layers {
+            XCTAssertEqual([layer.tokens, layer.heads, layer.kvHeads, layer.headDim], [ids.count, c.heads, c.kvHeads, c.headDim])
+        }
+        assertClose(hidden, model.decoder.forward(model.decoder.embed(ids), cache: model.decoder.makeCache()), .relative(0),
+                    "teacher-forced hidden states")
+        XCTAssertThrowsError(try model.teacherForcedForward(ids: ids + [c.vocabSize]) { _ in }) { error in
+            XCTAssertTrue(String(describing: error).contains("vocabulary"), "\(error)")
+        }
+    }
 }

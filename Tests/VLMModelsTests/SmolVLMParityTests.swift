@@ -12,6 +12,9 @@ final class SmolVLMParityTests: XCTestCase {
     struct Run {
         let trace: [String: Tensor]
         let generation: Generation
+        /// Per layer, the typed attention observer's queries and keys of one causal forward over the prompt.
+        let attention: [LayerAttention]
+        let teacherForcedHidden: Tensor
         let reference: HDF5File
         let group: String
     }
@@ -31,22 +34,30 @@ final class SmolVLMParityTests: XCTestCase {
         let tiles = Tensor(shape: Array(shape.dropFirst()), data: bytes.map { Float($0) / 127.5 - 1 })
         let ids = try reference.readInt64("\(group)/input_ids").values.map(Int.init)
         var trace: [String: Tensor] = [:]
-        let generation = try model.generate(ids: ids, tiles: tiles, maxNewTokens: 20, stopTokens: [],
+        let features = model.imageFeatures(tiles, trace: { trace[$0] = $1 })
+        let generation = try model.generate(ids: ids, imageFeatures: features, maxNewTokens: 20, stopTokens: [],
                                             trace: { trace[$0] = $1 })
-        let result = Run(trace: trace, generation: generation, reference: reference, group: group)
+        var attention: [LayerAttention] = []
+        let hidden = try model.teacherForcedForward(promptIDs: ids, answerIDs: [], imageFeatures: features) { attention.append($0) }
+        let result = Run(trace: trace, generation: generation, attention: attention, teacherForcedHidden: hidden,
+                         reference: reference, group: group)
         Self.runs[group] = result
         return result
     }
 
-    /// max |mine − ref| ≤ bound (the bundle's suggested absolute tolerances).
-    func assertAbsolute(_ mine: Tensor?, _ reference: Tensor, _ bound: Float, _ what: String,
+    /// max |mine − ref| ≤ bound (the bundle's suggested absolute tolerances); fails on NaN or a size mismatch.
+    func assertAbsolute(_ mine: Tensor?, _ reference: Tensor, _ bound: Double, _ what: String,
                         file: StaticString = #filePath, line: UInt = #line) {
         guard let mine else { return XCTFail("\(what) was not traced", file: file, line: line) }
-        XCTAssertEqual(mine.count, reference.count, "\(what) size", file: file, line: line)
-        guard mine.count == reference.count else { return }
-        var worst: Float = 0
-        for i in 0..<mine.count { worst = max(worst, abs(mine.data[i] - reference.data[i])) }
-        XCTAssertLessThanOrEqual(worst, bound, "\(what): max abs diff \(worst)", file: file, line: line)
+        assertClose(mine.data, reference.data, .absolute(bound), what, file: file, line: line)
+    }
+
+    /// Every head's probability rows [heads, T, T], recomputed from the observer's queries and keys.
+    func probabilities(_ layer: LayerAttention) -> Tensor {
+        let t = layer.tokens
+        return Tensor(shape: [layer.heads, t, t]) { out in
+            for h in 0..<layer.heads { layer.probabilities(head: h, rows: 0..<t, into: out.baseAddress! + h * t * t) }
+        }
     }
 
     /// [S, heads·d] → [heads, S, d], the reference's per-head layout.
@@ -63,14 +74,22 @@ final class SmolVLMParityTests: XCTestCase {
         let layers = try ref.readTensor("\(g)/text_layer_outputs")
         let q = try ref.readTensor("\(g)/q_post_rope"), k = try ref.readTensor("\(g)/k_post_rope")
         let v = try ref.readTensor("\(g)/v"), probs = try ref.readTensor("\(g)/attn_probs")
+        // q, k and the probabilities come from the typed observer (LayerAttention), one per layer in order.
+        XCTAssertEqual(r.attention.map(\.layer), [0, 1], "one LayerAttention per layer")
+        let s = r.generation.promptLength
         for layer in 0..<2 {
             assertAbsolute(r.trace["text_layer_\(layer)"], layers[layer], 1e-4, "text layer \(layer)")
-            assertAbsolute(r.trace["q_post_rope_\(layer)"].map { headsFirst($0, heads: 4) }, q[layer], 1e-4, "q layer \(layer)")
-            assertAbsolute(r.trace["k_post_rope_\(layer)"].map { headsFirst($0, heads: 2) }, k[layer], 1e-4, "k layer \(layer)")
+            guard layer < r.attention.count else { continue }
+            let observed = r.attention[layer]
+            XCTAssertEqual([observed.tokens, observed.heads, observed.kvHeads, observed.headDim], [s, 4, 2, 16])
+            assertAbsolute(headsFirst(Tensor(shape: [observed.tokens, 4 * 16], data: observed.queries), heads: 4), q[layer], 1e-4, "q layer \(layer)")
+            assertAbsolute(headsFirst(Tensor(shape: [observed.tokens, 2 * 16], data: observed.keys), heads: 2), k[layer], 1e-4, "k layer \(layer)")
             assertAbsolute(r.trace["v_\(layer)"].map { headsFirst($0, heads: 2) }, v[layer], 1e-4, "v layer \(layer)")
-            assertAbsolute(r.trace["attn_probs_\(layer)"], probs[layer], 1e-5, "attn_probs layer \(layer)")
+            assertAbsolute(probabilities(observed), probs[layer], 1e-5, "attn_probs layer \(layer)")
         }
         assertAbsolute(r.trace["text_final_norm_output"], try ref.readTensor("\(g)/text_final_norm_output"), 1e-4, "final norm")
+        // The teacher-forced forward over the prompt is the prefill generation ran.
+        assertAbsolute(r.teacherForcedHidden, try ref.readTensor("\(g)/text_final_norm_output"), 1e-4, "teacher-forced final norm")
         assertAbsolute(r.trace["logits_last"], try ref.readTensor("\(g)/logits_last"), 1e-4, "logits_last")
         XCTAssertEqual(r.generation.tokens, try ref.readInt64("\(g)/generated_ids").values.map(Int.init), "greedy ids")
     }
