@@ -54,8 +54,10 @@ let package = Package(
         .target(name: "Tokenizers", swiftSettings: optimise),
         .target(name: "VLMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging", "Tokenizers"],
                 swiftSettings: optimise),
+        // The VL-SAM method: attention → maps → point prompts (no model code).
+        .target(name: "VLSAMMethod", dependencies: ["TensorMath"], swiftSettings: optimise),
         // Stage logic between files and models; the executables only parse arguments.
-        .target(name: "Pipeline", dependencies: ["SAMModels", "VLMModels", "Tokenizers", "Artifacts", "Imaging", "Checkpoints"],
+        .target(name: "Pipeline", dependencies: ["SAMModels", "VLMModels", "VLSAMMethod", "Tokenizers", "Artifacts", "Imaging", "Checkpoints"],
                 swiftSettings: optimise),
 
         // One thin executable per stage.
@@ -77,7 +79,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorMath"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath", "Artifacts", "TestSupport"]),
         // Fixtures are read by path, not bundled.
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),
@@ -86,6 +88,7 @@ let package = Package(
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Artifacts", "TestSupport"]),
         .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "TensorMath", "Artifacts", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Pipeline", "VLMModels", "Checkpoints", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -34,6 +34,12 @@ public struct AutomaticMaskGenerator {
         return points
     }
 
+    /// SAM's two filters, with its comparisons: predicted IoU strictly above its threshold,
+    /// stability at or above its own.
+    public func keeps(predictedIoU: Float, stability: Float) -> Bool {
+        predictedIoU > predIoUThreshold && stability >= stabilityScoreThreshold
+    }
+
     /// Runs every grid point through the decoder. `onBatch` sees the raw IoU predictions and
     /// stability scores of each batch before filtering (3 per point).
     public func generate(model: SegmentAnythingModel, embedding: Tensor, geometry: ImageGeometry,
@@ -51,8 +57,7 @@ public struct AutomaticMaskGenerator {
                 batchIoU += prediction.iouPredictions
                 batchStability += prediction.stabilityScores
                 for (i, mask) in prediction.masks.enumerated()
-                where prediction.iouPredictions[i] > predIoUThreshold
-                    && prediction.stabilityScores[i] >= stabilityScoreThreshold {
+                where keeps(predictedIoU: prediction.iouPredictions[i], stability: prediction.stabilityScores[i]) {
                     guard let box = boundingBox(mask, width: w, height: h) else { continue }
                     let record = Record(mask: mask, area: mask.reduce(0) { $0 + Int($1) },
                                         bboxXYWH: SIMD4(box[0], box[1], box[2] - box[0], box[3] - box[1]),

@@ -43,8 +43,10 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Largest |a − b| divided by the largest |b|: the parity measure used by the reference bundles.
+    /// Infinite when either tensor holds NaN or infinity (`max` would silently drop a NaN).
     public func relativeError(to reference: Tensor) -> Float {
         precondition(count == reference.count, "relativeError: \(shape) vs \(reference.shape)")
+        if hasNonFinite || reference.hasNonFinite { return .infinity }
         var maxDiff: Float = 0, maxRef: Float = 0
         for i in 0..<count {
             maxDiff = max(maxDiff, abs(data[i] - reference.data[i]))

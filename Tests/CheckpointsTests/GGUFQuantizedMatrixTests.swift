@@ -77,8 +77,7 @@ final class GGUFQuantizedMatrixTests: XCTestCase {
                 let x = Tensor(shape: [tokens, Self.columns], data: random.floats(tokens * Self.columns))
                 let expected = matmul(x, reference, transB: true)
                 let product = weights.apply(to: x)
-                XCTAssertEqual(product.shape, [tokens, Self.rows])
-                XCTAssertLessThanOrEqual(product.relativeError(to: expected), 1e-5, "\(format.name), \(tokens) tokens")
+                assertClose(product, expected, .relative(1e-5), "\(format.name), \(tokens) tokens")
             }
         }
     }
@@ -97,7 +96,7 @@ final class GGUFQuantizedMatrixTests: XCTestCase {
             for (index, matrix) in matrices.enumerated() {
                 let part = TensorMath.columns(together, index * Self.rows, Self.rows)
                 let alone = matrix.apply(to: x)
-                XCTAssertLessThanOrEqual(part.relativeError(to: alone), 1e-6, "matrix \(index), \(tokens) tokens")
+                assertClose(part, alone, .relative(1e-6), "matrix \(index), \(tokens) tokens")
             }
         }
     }

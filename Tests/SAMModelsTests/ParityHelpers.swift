@@ -11,25 +11,6 @@ func bundleFile(_ relative: String) throws -> String {
     return path
 }
 
-/// Asserts max|mine − ref| / max|ref| ≤ bound, and reports the figure on failure.
-func assertClose(_ mine: Tensor, _ reference: Tensor, _ bound: Float, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(mine.count, reference.count, "\(what): \(mine.shape) vs \(reference.shape)", file: file, line: line)
-    guard mine.count == reference.count else { return }
-    let err = mine.relativeError(to: reference)
-    XCTAssertLessThanOrEqual(err, bound, "\(what): relative error \(err) > \(bound)", file: file, line: line)
-}
-
-/// Mask pixels that differ, ignoring those where the reference logit is within `band` of 0.
-func maskMismatches(_ mine: [UInt8], _ reference: [UInt8], referenceLogits: [Float]? = nil, band: Float = 0) -> Int {
-    var count = 0
-    for i in 0..<min(mine.count, reference.count) where mine[i] != reference[i] {
-        if let logits = referenceLogits, abs(logits[i]) < band { continue }
-        count += 1
-    }
-    return count
-}
-
 extension HDF5File {
     func readImage(_ dataset: String) throws -> RGBImage {
         let (shape, values) = try readUInt8(dataset)

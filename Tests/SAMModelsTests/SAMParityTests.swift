@@ -2,6 +2,7 @@ import Artifacts
 import Imaging
 import SAMModels
 import TensorMath
+import TestSupport
 import XCTest
 
 /// Tensor-by-tensor parity with ../shared/parity/sam-small (upstream segment-anything, reduced
@@ -49,19 +50,19 @@ final class SAMParityTests: XCTestCase {
         let resized = try r.readUInt8("image/resized_u8")
         let input = f.trace["input_preprocessed"]!
         let mean: [Float] = [123.675, 116.28, 103.53], std: [Float] = [58.395, 57.12, 57.375]
-        var worst: Float = 0
+        var expected = [Float](repeating: 0, count: 3 * 1024 * 1024)
         for c in 0..<3 {
-            for y in 0..<1024 {
+            for y in 0..<683 {
                 for x in 0..<1024 {
-                    let expected = (y < 683) ? (Float(resized.values[(y * 1024 + x) * 3 + c]) - mean[c]) / std[c] : 0
-                    worst = max(worst, abs(input.data[(c * 1024 + y) * 1024 + x] - expected))
+                    expected[(c * 1024 + y) * 1024 + x] = (Float(resized.values[(y * 1024 + x) * 3 + c]) - mean[c]) / std[c]
                 }
             }
         }
-        XCTAssertLessThanOrEqual(worst, 1e-5, "input_preprocessed")
-        assertClose(f.trace["block00_out"]!, try r.readTensor("encoder/block00_out"), 1e-4, "block00_out (windowed)")
-        assertClose(f.trace["block01_out"]!, try r.readTensor("encoder/block01_out"), 1e-4, "block01_out (global)")
-        assertClose(f.embedding, try r.readTensor("encoder/image_embedding"), 1e-4, "image_embedding")
+        assertClose(input, Tensor(shape: [3, 1024, 1024], data: expected), .relative(1e-6), "input_preprocessed")
+        // Blocks keep tokens as [64·64, C]; the reference stores them as [64, 64, C] (same order).
+        assertClose(f.trace["block00_out"]!.reshaped([64, 64, 192]), try r.readTensor("encoder/block00_out"), .relative(1e-4), "block00_out (windowed)")
+        assertClose(f.trace["block01_out"]!.reshaped([64, 64, 192]), try r.readTensor("encoder/block01_out"), .relative(1e-4), "block01_out (global)")
+        assertClose(f.embedding, try r.readTensor("encoder/image_embedding"), .relative(1e-4), "image_embedding")
     }
 
     func testPromptEncoderAndDecoderFromStoredEmbedding() throws {
@@ -71,24 +72,22 @@ final class SAMParityTests: XCTestCase {
         for (name, multimask) in Self.cases {
             let input = f.model.modelInput(for: try prompt(r, name), geometry: f.geometry)
             if r.exists("cases/\(name)/points_transformed") {
-                let ref = try r.points("cases/\(name)/points_transformed")
-                for (a, b) in zip(input.points, ref) {
-                    XCTAssertEqual(a.x, b.x, accuracy: 1e-4, name)
-                    XCTAssertEqual(a.y, b.y, accuracy: 1e-4, name)
-                }
+                assertClose(input.points.flatMap { [$0.x, $0.y] }, try r.readTensor("cases/\(name)/points_transformed").data,
+                            .absolute(1e-4), "\(name) points_transformed")
             }
             if r.exists("cases/\(name)/box_transformed") {
-                let ref = try r.readTensor("cases/\(name)/box_transformed").data
-                for i in 0..<4 { XCTAssertEqual(input.box![i], ref[i], accuracy: 1e-4, name) }
+                let box = try XCTUnwrap(input.box, name)
+                assertClose([box[0], box[1], box[2], box[3]], try r.readTensor("cases/\(name)/box_transformed").data,
+                            .absolute(1e-4), "\(name) box_transformed")
             }
             assertClose(f.model.promptEncoder.sparseEmbedding(input), try r.readTensor("cases/\(name)/sparse_embedding"),
-                        1e-5, "\(name) sparse_embedding")
+                        .relative(1e-5), "\(name) sparse_embedding")
             assertClose(f.model.promptEncoder.denseEmbedding(maskInput: input.maskInput)!,
-                        try r.readTensor("cases/\(name)/dense_embedding"), 1e-5, "\(name) dense_embedding")
+                        try r.readTensor("cases/\(name)/dense_embedding"), .relative(1e-5), "\(name) dense_embedding")
             let out = f.model.decode(embedding: storedEmbedding, prompt: input, multimask: multimask)
-            assertClose(out.lowResLogits, try r.readTensor("cases/\(name)/lowres_logits"), 1e-4, "\(name) lowres_logits")
+            assertClose(out.lowResLogits, try r.readTensor("cases/\(name)/lowres_logits"), .relative(1e-4), "\(name) lowres_logits")
             assertClose(Tensor(shape: [out.iouPredictions.count], data: out.iouPredictions),
-                        try r.readTensor("cases/\(name)/iou_predictions"), 1e-4, "\(name) iou_predictions")
+                        try r.readTensor("cases/\(name)/iou_predictions"), .relative(1e-4), "\(name) iou_predictions")
         }
     }
 
@@ -98,18 +97,16 @@ final class SAMParityTests: XCTestCase {
         for (name, multimask) in Self.cases {
             let prediction = f.model.predict(embedding: f.embedding, geometry: f.geometry,
                                              prompt: try prompt(r, name), multimask: multimask)
-            assertClose(prediction.lowResLogits, try r.readTensor("cases/\(name)/lowres_logits"), 1e-3,
+            assertClose(prediction.lowResLogits, try r.readTensor("cases/\(name)/lowres_logits"), .relative(1e-3),
                         "\(name) lowres_logits end to end")
             assertClose(Tensor(shape: [prediction.iouPredictions.count], data: prediction.iouPredictions),
-                        try r.readTensor("cases/\(name)/iou_predictions"), 1e-3, "\(name) iou end to end")
+                        try r.readTensor("cases/\(name)/iou_predictions"), .relative(1e-3), "\(name) iou end to end")
             let refMasks = try r.readUInt8("cases/\(name)/masks")
-            let plane = refMasks.shape[1] * refMasks.shape[2]
             XCTAssertEqual(prediction.masks.count, refMasks.shape[0])
-            for (i, mask) in prediction.masks.enumerated() {
-                let mismatches = maskMismatches(mask, Array(refMasks.values[i * plane ..< (i + 1) * plane]))
-                // The reference's own fp32 and fp64 runs differ in up to 12 pixels per mask.
-                XCTAssertLessThanOrEqual(mismatches, 40, "\(name) mask \(i): \(mismatches) pixels differ")
-            }
+            // Bound: the pixels in which the reference's own fp32 and fp64 runs differ over this
+            // case's masks (the dataset's fp64_mismatch_pixels: 10, 5, 12 and 6).
+            let bound = try XCTUnwrap(r.attributeInt("fp64_mismatch_pixels", at: "cases/\(name)/masks"))
+            assertMasksAgree(prediction.masks.flatMap { $0 }, refMasks.values, within: bound, "\(name) masks")
         }
     }
 
@@ -118,10 +115,7 @@ final class SAMParityTests: XCTestCase {
         let r = f.reference
         let grid = AutomaticMaskGenerator.pointGrid(side: 8)
         let refGrid = try r.readDouble("amg/grid_points_01").values
-        for (i, p) in grid.enumerated() {
-            XCTAssertEqual(p.x, refGrid[2 * i], accuracy: 1e-12)
-            XCTAssertEqual(p.y, refGrid[2 * i + 1], accuracy: 1e-12)
-        }
+        assertClose(grid.flatMap { [$0.x, $0.y] }, refGrid, .absolute(1e-12), "grid_points_01")
         var generator = AutomaticMaskGenerator()
         generator.pointsPerSide = 8
         generator.predIoUThreshold = 0.75
@@ -131,10 +125,10 @@ final class SAMParityTests: XCTestCase {
                                          geometry: f.geometry) { iou, stability in
             if firstIoU.isEmpty { firstIoU = iou; firstStability = stability }
         }
-        assertClose(Tensor(shape: [64, 3], data: firstIoU), try r.readTensor("amg/first_batch_iou_predictions"), 1e-4,
+        assertClose(Tensor(shape: [64, 3], data: firstIoU), try r.readTensor("amg/first_batch_iou_predictions"), .relative(1e-4),
                     "first_batch_iou_predictions")
         let refStability = try r.readTensor("amg/first_batch_stability_scores").data
-        for (a, b) in zip(firstStability, refStability) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        assertClose(firstStability, refStability, .absolute(1e-4), "first_batch_stability_scores")
 
         XCTAssertEqual(records.count, try r.shape("amg/out_area")[0])
         guard let record = records.first else { return }
@@ -146,8 +140,10 @@ final class SAMParityTests: XCTestCase {
         XCTAssertEqual(record.pointCoords.x, point[0], accuracy: 1e-9)
         XCTAssertEqual(record.pointCoords.y, point[1], accuracy: 1e-9)
         let refMask = try r.readUInt8("amg/out_masks").values
-        XCTAssertLessThanOrEqual(maskMismatches(record.mask, refMask), 40)
+        // No fp64 figure for this mask; it is a single-point multimask output like case 1, whose
+        // three masks the reference's fp32 and fp64 runs decode 10 pixels apart.
+        assertMasksAgree(record.mask, refMask, within: 10, "amg out_masks")
         let refArea = Int(try r.readTensor("amg/out_area").data[0])
-        XCTAssertLessThanOrEqual(abs(record.area - refArea), 40)
+        XCTAssertLessThanOrEqual(abs(record.area - refArea), 10)
     }
 }

@@ -73,10 +73,32 @@ final class DecoderKernelTests: XCTestCase {
             }
             let expected = naiveAttention(q: q, keys: keys, values: values, tokens: tokens, past: past,
                                           heads: heads, kvHeads: kvHeads, headDim: headDim)
-            XCTAssertEqual(result.shape, [tokens, width])
-            XCTAssertLessThanOrEqual(result.relativeError(to: Tensor(shape: [tokens, width], data: expected)), 1e-5,
-                                     "\(tokens) tokens after \(past), head width \(headDim)")
+            assertClose(result, Tensor(shape: [tokens, width], data: expected), .relative(1e-5),
+                        "\(tokens) tokens after \(past), head width \(headDim)")
         }
+    }
+
+    /// RoPE against its closed form (the "rotate half" convention of transformers' LLaMA):
+    /// x[i]·cos − x[i+d/2]·sin and x[i+d/2]·cos + x[i]·sin, angle position · θ^(−2i/d).
+    func testRotaryEmbeddingOfAKnownVector() {
+        let invFreq = ropeInverseFrequencies(headDim: 4, theta: 10000)
+        assertClose(invFreq, [1.0, 0.01], .relative(1e-7), "inverse frequencies")
+        // Two tokens at positions 3 and 4, two heads each: (1, 2, 3, 4) and (-1, 0.5, 0, 2).
+        let head0: [Double] = [1, 2, 3, 4], head1: [Double] = [-1, 0.5, 0, 2]
+        var rows = (head0 + head1 + head0 + head1).map(Float.init)
+        let angles = RotaryAngles(invFreq: invFreq, firstPosition: 3, tokens: 2)
+        rows.withUnsafeMutableBufferPointer { applyRoPE($0.baseAddress!, rowStride: 8, heads: 2, angles: angles) }
+        func rotated(_ x: [Double], position: Double) -> [Double] {
+            let a = [position * 1, position * 0.01]
+            return [x[0] * cos(a[0]) - x[2] * sin(a[0]), x[1] * cos(a[1]) - x[3] * sin(a[1]),
+                    x[2] * cos(a[0]) + x[0] * sin(a[0]), x[3] * cos(a[1]) + x[1] * sin(a[1])]
+        }
+        let expected = rotated(head0, position: 3) + rotated(head1, position: 3)
+            + rotated(head0, position: 4) + rotated(head1, position: 4)
+        // Position 3 turns the first pair by 3 rad: (1, 3) → (cos 3 − 3 sin 3, 3 cos 3 + sin 3) ≈ (−1.4133, −2.8289).
+        XCTAssertEqual(expected[0], -1.4133, accuracy: 1e-4)
+        XCTAssertEqual(expected[2], -2.8289, accuracy: 1e-4)
+        assertClose(rows, expected, .absolute(1e-6), "RoPE at positions 3 and 4")
     }
 
     func testSiluGatedProduct() {
@@ -133,13 +155,13 @@ final class DecoderKernelTests: XCTestCase {
             XCTAssertEqual(cache.length, ids.count)
             XCTAssertGreaterThanOrEqual(cache.capacity, ids.count)
             let stepwise = Tensor(shape: onePass.shape, data: rows)
-            XCTAssertLessThanOrEqual(stepwise.relativeError(to: onePass), 1e-5)
-            XCTAssertLessThanOrEqual(Tensor(shape: [Self.config.vocabSize], data: decoder.logits(stepwise[ids.count - 1]))
-                                        .relativeError(to: Tensor(shape: [Self.config.vocabSize], data: dense.logits(onePass[ids.count - 1]))), 1e-5)
+            assertClose(stepwise, onePass, .relative(1e-5), "token by token against one pass")
+            assertClose(decoder.logits(stepwise[ids.count - 1]), dense.logits(onePass[ids.count - 1]), .relative(1e-5),
+                        "last logits")
         }
         // A prefill of several tokens on quantised weights (dequantised a chunk at a time).
         let quantizedPass = quantized.forward(quantized.embed(ids), cache: quantized.makeCache())
-        XCTAssertLessThanOrEqual(quantizedPass.relativeError(to: onePass), 1e-5)
+        assertClose(quantizedPass, onePass, .relative(1e-5), "quantised prefill")
         XCTAssertEqual(quantized.greedy(promptIDs: ids, maxNewTokens: 6, stopTokens: []).tokens,
                        dense.greedy(promptIDs: ids, maxNewTokens: 6, stopTokens: []).tokens)
     }
