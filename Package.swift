@@ -26,6 +26,8 @@ let package = Package(
         .executable(name: "vlsam-encode", targets: ["vlsam-encode"]),
         .executable(name: "vlsam-decode", targets: ["vlsam-decode"]),
         .executable(name: "vlsam-list", targets: ["vlsam-list"]),
+        .executable(name: "vlsam-attend", targets: ["vlsam-attend"]),
+        .executable(name: "vlsam-points", targets: ["vlsam-points"]),
         .executable(name: "vlsam-random-weights", targets: ["vlsam-random-weights"]),
     ],
     dependencies: [
@@ -60,15 +62,26 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["SAMModels", "VLMModels", "VLSAMMethod", "Tokenizers", "Artifacts", "Imaging", "Checkpoints"],
                 swiftSettings: optimise),
 
+        // What every stage executable shares: common options, enums as arguments, error reporting.
+        .target(name: "StageCommandLine", dependencies: [
+            "Pipeline", "VLSAMMethod", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         // One thin executable per stage.
         .executableTarget(name: "vlsam-encode", dependencies: [
-            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", "StageCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-decode", dependencies: [
-            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", "StageCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-list", dependencies: [
-            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", "StageCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vlsam-attend", dependencies: [
+            "Pipeline", "StageCommandLine", "VLSAMMethod", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vlsam-points", dependencies: [
+            "Pipeline", "StageCommandLine", "VLSAMMethod", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-random-weights", dependencies: [
             "VLMModels", "Checkpoints", .product(name: "ArgumentParser", package: "swift-argument-parser"),

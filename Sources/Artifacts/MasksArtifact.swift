@@ -31,11 +31,19 @@ public struct MasksArtifact: Sendable, Equatable {
     /// Index of each mask among its prompt set's outputs.
     public var maskIndex: [Int32]
     public var setNames: [String]
+    /// Per prompt set: true when it was empty (an object that was not localised) and so not decoded.
+    public var setSkipped: [Bool]
+    /// `sam` or `efficientsam` (only SAM takes the low-resolution logits back as a mask input);
+    /// nil in files written before it was recorded.
+    public var modelFamily: String?
+    /// The refinement iteration of the prompts decoded here, when they came from attention.
+    public var refinementIteration: Int?
 
     public init(provenance: Provenance, originalSize: ImageSize, multimask: Bool, maskThreshold: Double,
                 thresholdRule: String, embeddingFile: String, embeddingSHA256: String, masks: [UInt8],
                 lowresLogits: Tensor, iouPredictions: [Float], stabilityScores: [Float],
-                promptSet: [Int32], maskIndex: [Int32], setNames: [String]) {
+                promptSet: [Int32], maskIndex: [Int32], setNames: [String], setSkipped: [Bool]? = nil,
+                modelFamily: String? = nil, refinementIteration: Int? = nil) {
         self.provenance = provenance
         self.originalSize = originalSize
         self.multimask = multimask
@@ -50,6 +58,9 @@ public struct MasksArtifact: Sendable, Equatable {
         self.promptSet = promptSet
         self.maskIndex = maskIndex
         self.setNames = setNames
+        self.setSkipped = setSkipped ?? [Bool](repeating: false, count: setNames.count)
+        self.modelFamily = modelFamily
+        self.refinementIteration = refinementIteration
     }
 
     public var maskCount: Int { iouPredictions.count }
@@ -72,6 +83,8 @@ public struct MasksArtifact: Sendable, Equatable {
         try file.setAttribute("threshold_rule", thresholdRule)
         try file.setAttribute("embedding_file", embeddingFile)
         try file.setAttribute("embedding_sha256", embeddingSHA256)
+        if let modelFamily { try file.setAttribute("model_family", modelFamily) }
+        if let refinementIteration { try file.setAttribute("refinement_iteration", refinementIteration) }
         try file.write(masks, shape: [count, size.height, size.width], to: "masks",
                        compression: Self.maskCompression, chunks: [1, size.height, size.width])
         try file.describe("masks", "binary masks at original resolution (1 foreground), one per chunk", layout: "MHW")
@@ -87,6 +100,8 @@ public struct MasksArtifact: Sendable, Equatable {
         try file.describe("mask_index", "index of each mask among its prompt set's outputs")
         try file.write(setNames, to: "set_names")
         try file.describe("set_names", "object name of each prompt set, or empty")
+        try file.write(setSkipped.map { $0 ? UInt8(1) : 0 }, shape: [setSkipped.count], to: "set_skipped")
+        try file.describe("set_skipped", "1 when the prompt set was empty (object not localised) and nothing was decoded for it")
         try file.commit()
     }
 
@@ -99,6 +114,12 @@ public struct MasksArtifact: Sendable, Equatable {
         try file.requireShape("lowres_logits", [("M", count), ("h", lowResolutionShape[0]), ("w", lowResolutionShape[1])])
         for name in ["iou_predictions", "stability_scores", "prompt_set", "mask_index"] {
             try file.requireShape(name, [("M", count)])
+        }
+        let names = try file.readStrings("set_names")
+        var skipped: [UInt8]?
+        if file.exists("set_skipped") {
+            try file.requireShape("set_skipped", [("S", names.count)])
+            skipped = try file.readUInt8("set_skipped").values
         }
         let multimask = try file.requiredInt("multimask")
         guard multimask == 0 || multimask == 1 else { throw file.invalid("root attribute \"multimask\" is \(multimask), expected 0 or 1") }
@@ -114,7 +135,12 @@ public struct MasksArtifact: Sendable, Equatable {
             stabilityScores: try file.readTensor("stability_scores").data,
             promptSet: try file.readInt32("prompt_set").values,
             maskIndex: try file.readInt32("mask_index").values,
-            setNames: try file.readStrings("set_names"))
+            setNames: names, setSkipped: try skipped.map { try $0.enumerated().map { index, flag in
+                guard flag <= 1 else { throw file.invalid("set_skipped[\(index)] is \(flag), expected 0 or 1") }
+                return flag == 1
+            } },
+            modelFamily: try file.attributeString("model_family"),
+            refinementIteration: try file.attributeInt("refinement_iteration"))
         try artifact.validate(path)
         return artifact
     }
@@ -133,6 +159,12 @@ public struct MasksArtifact: Sendable, Equatable {
         }
         if let index = promptSet.firstIndex(where: { !(0..<Int32(setNames.count)).contains($0) }) {
             throw invalidArtifact(path, "mask \(index) refers to prompt set \(promptSet[index]) but there are \(setNames.count) sets")
+        }
+        guard setSkipped.count == setNames.count else {
+            throw invalidArtifact(path, "set_skipped has \(setSkipped.count) entries for \(setNames.count) prompt sets")
+        }
+        if let index = promptSet.firstIndex(where: { setSkipped[Int($0)] }) {
+            throw invalidArtifact(path, "mask \(index) comes from prompt set \(promptSet[index]), which is marked skipped")
         }
         if let index = maskIndex.firstIndex(where: { $0 < 0 }) {
             throw invalidArtifact(path, "mask \(index) has negative mask_index \(maskIndex[index])")

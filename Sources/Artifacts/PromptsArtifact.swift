@@ -5,14 +5,36 @@ import TensorMath
 public struct PromptsArtifact: Sendable, Equatable {
     public static let schema = ArtifactSchema.prompts
 
+    /// Which attention (and, when refining, which masks) the points were sampled from.
+    public struct Origin: Sendable, Equatable {
+        /// 0 for points from the attention alone, k ≥ 1 for refinement step k.
+        public var refinementIteration: Int
+        public var attentionFile: String
+        public var attentionSHA256: String
+        /// The previous iteration's masks artifact; "" at iteration 0.
+        public var masksFile: String
+        public var masksSHA256: String
+        public init(refinementIteration: Int, attentionFile: String, attentionSHA256: String,
+                    masksFile: String = "", masksSHA256: String = "") {
+            self.refinementIteration = refinementIteration
+            self.attentionFile = attentionFile
+            self.attentionSHA256 = attentionSHA256
+            self.masksFile = masksFile
+            self.masksSHA256 = masksSHA256
+        }
+    }
+
     public var provenance: Provenance
     public var originalSize: ImageSize
     public var sets: [PromptSet]
+    /// nil for prompts that were not sampled from attention (written by hand or by a tool).
+    public var origin: Origin?
 
-    public init(provenance: Provenance, originalSize: ImageSize, sets: [PromptSet]) {
+    public init(provenance: Provenance, originalSize: ImageSize, sets: [PromptSet], origin: Origin? = nil) {
         self.provenance = provenance
         self.originalSize = originalSize
         self.sets = sets
+        self.origin = origin
     }
 
     /// Writes atomically: `path` appears complete or not at all.
@@ -47,6 +69,15 @@ public struct PromptsArtifact: Sendable, Equatable {
         try file.describe("has_box", "1 when the set has a box, else 0")
         try file.write(sets.map(\.name), to: "set_names")
         try file.describe("set_names", "object name of each set, or empty")
+        try file.write(sets.map { $0.localised ? UInt8(1) : 0 }, shape: [setCount], to: "localised")
+        try file.describe("localised", "0 when the object's attention had no candidate pixel: the set is empty and nothing is decoded")
+        if let origin {
+            try file.setAttribute("refinement_iteration", origin.refinementIteration)
+            try file.setAttribute("attention_file", origin.attentionFile)
+            try file.setAttribute("attention_sha256", origin.attentionSHA256)
+            try file.setAttribute("masks_file", origin.masksFile)
+            try file.setAttribute("masks_sha256", origin.masksSHA256)
+        }
         if sets.contains(where: { $0.maskInput != nil }) {
             let plane = PromptSet.maskInputShape.reduce(1, *)
             var maskInputs = [Float](repeating: 0, count: setCount * plane)
@@ -84,23 +115,36 @@ public struct PromptsArtifact: Sendable, Equatable {
             throw file.invalid("set_point_offsets \(offsets.prefix(12)) must rise from 0 to the point count \(pointCount)")
         }
         let maskInputs = try readMaskInputs(file, setCount: setCount)
+        var localised = [UInt8](repeating: 1, count: setCount)
+        if file.exists("localised") {
+            try file.requireShape("localised", [("S", setCount)])
+            localised = try file.readUInt8("localised").values
+        }
+        var origin: Origin?
+        if let iteration = try file.attributeInt("refinement_iteration") {
+            guard iteration >= 0 else { throw file.invalid("root attribute \"refinement_iteration\" is \(iteration), expected ≥ 0") }
+            origin = Origin(refinementIteration: iteration, attentionFile: try file.requiredString("attention_file"),
+                            attentionSHA256: try file.requiredString("attention_sha256"),
+                            masksFile: try file.requiredString("masks_file"), masksSHA256: try file.requiredString("masks_sha256"))
+        }
 
         var sets = [PromptSet]()
         sets.reserveCapacity(setCount)
         for index in 0..<setCount {
             let rows = offsets[index] ..< offsets[index + 1]
             guard hasBox[index] <= 1 else { throw file.invalid("has_box[\(index)] is \(hasBox[index]), expected 0 or 1") }
+            guard localised[index] <= 1 else { throw file.invalid("localised[\(index)] is \(localised[index]), expected 0 or 1") }
             let box = index * 4
             let set = PromptSet(
                 name: names[index],
                 points: rows.map { Point(x: coordinates[2 * $0], y: coordinates[2 * $0 + 1]) },
                 labels: Array(labels[rows]),
                 box: hasBox[index] == 1 ? Box(x0: boxes[box], y0: boxes[box + 1], x1: boxes[box + 2], y1: boxes[box + 3]) : nil,
-                maskInput: maskInputs?[index])
+                maskInput: maskInputs?[index], localised: localised[index] == 1)
             if let problem = set.problem() { throw file.invalid(Self.naming(set, index) + problem) }
             sets.append(set)
         }
-        return PromptsArtifact(provenance: provenance, originalSize: originalSize, sets: sets)
+        return PromptsArtifact(provenance: provenance, originalSize: originalSize, sets: sets, origin: origin)
     }
 
     /// The optional `mask_inputs` / `has_mask_input` pair, as one optional tensor per set.
@@ -166,14 +210,22 @@ extension PromptsArtifact {
         public var box: Box?
         /// SAM low-resolution logits [256, 256] from an earlier prediction (cascaded refinement).
         public var maskInput: Tensor?
+        /// False when the object's attention gave no candidate pixel: the set is then empty (never a
+        /// guessed point) and the decoder skips it.
+        public var localised: Bool
 
-        public init(name: String = "", points: [Point] = [], labels: [Int32] = [], box: Box? = nil, maskInput: Tensor? = nil) {
+        public init(name: String = "", points: [Point] = [], labels: [Int32] = [], box: Box? = nil, maskInput: Tensor? = nil,
+                    localised: Bool = true) {
             self.name = name
             self.points = points
             self.labels = labels
             self.box = box
             self.maskInput = maskInput
+            self.localised = localised
         }
+
+        /// Nothing to decode: no point and no box.
+        public var isEmpty: Bool { points.isEmpty && box == nil }
 
         /// Describes what is wrong, or nil when the set is valid.
         func problem() -> String? {
@@ -191,6 +243,9 @@ extension PromptsArtifact {
                 guard box.x0 <= box.x1, box.y0 <= box.y1 else {
                     return "box (\(box.x0), \(box.y0), \(box.x1), \(box.y1)) has x1 < x0 or y1 < y0"
                 }
+            }
+            if !localised && !(isEmpty && maskInput == nil) {
+                return "is marked not localised but has prompts"
             }
             if let maskInput, maskInput.shape != Self.maskInputShape {
                 return "mask input has shape \(maskInput.shape), expected \(Self.maskInputShape)"

@@ -37,26 +37,32 @@ public struct DecodeStage {
     /// - promptSource: where the prompts came from ("command line" or a prompts file), for provenance.
     @discardableResult
     public func run(embeddingPath: String, sets: [PromptsArtifact.PromptSet], promptSource: String,
-                    multimask: Bool, output: String, pngDirectory: String? = nil,
+                    refinementIteration: Int? = nil, multimask: Bool, output: String, pngDirectory: String? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> MasksArtifact {
         let embedding = try self.embedding(at: embeddingPath)
         let model = loaded.model
         let geometry = embedding.geometry
         guard !sets.isEmpty else { throw StageError(promptSource, "no prompt sets to decode") }
+        if let index = sets.firstIndex(where: { $0.isEmpty && $0.localised }) {
+            throw StageError(promptSource, "prompt set \(index)\(sets[index].name.isEmpty ? "" : " (\(sets[index].name))") has neither points nor a box")
+        }
 
         var masks: [UInt8] = [], logits: [Float] = [], iou: [Float] = [], stability: [Float] = []
         var setIndex: [Int32] = [], maskIndex: [Int32] = []
         let stabilityOffset: Float = 1
         // What depends only on the image is prepared once and shared by every prompt set.
         let prepared = model.prepare(embedding: embedding.embedding, geometry: geometry)
-        let prompts = try sets.enumerated().map { try modelPrompt($1, index: $0, source: promptSource) }
+        // Empty sets (objects whose attention had no candidate pixel) are skipped, not errors.
+        let decoded = sets.indices.filter { !sets[$0].isEmpty }
+        let prompts = try decoded.map { try modelPrompt(sets[$0], index: $0, source: promptSource) }
         // Several prompt sets are decoded at once (one per thread); progress is reported per chunk.
         let chunk = 4 * computeThreads()
         for chunkStart in stride(from: 0, to: prompts.count, by: chunk) {
             let range = chunkStart ..< min(chunkStart + chunk, prompts.count)
             let predictions = model.predict(prepared, prompts: Array(prompts[range]), multimask: multimask,
                                             stabilityOffset: stabilityOffset)
-            for (s, prediction) in zip(range, predictions) {
+            for (p, prediction) in zip(range, predictions) {
+                let s = decoded[p]
                 for (k, mask) in prediction.masks.enumerated() {
                     masks += mask
                     setIndex.append(Int32(s))
@@ -66,7 +72,7 @@ public struct DecodeStage {
                 iou += prediction.iouPredictions
                 stability += prediction.stabilityScores
             }
-            progress?(range.upperBound, sets.count)
+            progress?(range.upperBound, prompts.count)
         }
         let parameters = Parameters(multimask: multimask, prompts: promptSource, promptSets: sets.count,
                                     stabilityOffset: stabilityOffset)
@@ -80,7 +86,8 @@ public struct DecodeStage {
             thresholdRule: model.thresholdRule, embeddingFile: embeddingPath,
             embeddingSHA256: try sha256Hex(ofFile: embeddingPath), masks: masks,
             lowresLogits: Tensor(shape: [iou.count, 256, 256], data: logits), iouPredictions: iou,
-            stabilityScores: stability, promptSet: setIndex, maskIndex: maskIndex, setNames: sets.map(\.name))
+            stabilityScores: stability, promptSet: setIndex, maskIndex: maskIndex, setNames: sets.map(\.name),
+            setSkipped: sets.map(\.isEmpty), modelFamily: model.family.rawValue, refinementIteration: refinementIteration)
         try artifact.write(to: output)
         if let pngDirectory { try writePNGs(artifact, to: pngDirectory, stem: output) }
         return artifact

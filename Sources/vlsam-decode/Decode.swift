@@ -2,6 +2,7 @@ import ArgumentParser
 import Artifacts
 import Foundation
 import Pipeline
+import StageCommandLine
 import TensorMath
 
 @main
@@ -53,8 +54,7 @@ struct Decode: ParsableCommand {
     @Option(help: "Also write every mask as a PNG (0/255) into this directory.")
     var pngDir: String?
 
-    @Option(help: "Threads for the dense math (default: all cores).")
-    var threads: Int?
+    @OptionGroup var shared: SharedOptions
 
     mutating func validate() throws {
         let commandLinePrompt = !points.isEmpty || box != nil || centerPoint
@@ -67,13 +67,16 @@ struct Decode: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { setBLASThreads(threads) }
-        do {
+        shared.apply()
+        try runStage("vlsam-decode") {
             let stage = try DecodeStage(checkpoint: checkpoint)
             let sets: [PromptsArtifact.PromptSet]
             let source: String
+            var iteration: Int?
             if let prompts {
-                sets = try PromptsArtifact.read(from: prompts).sets
+                let artifact = try PromptsArtifact.read(from: prompts)
+                sets = artifact.sets
+                iteration = artifact.origin?.refinementIteration
                 source = prompts
             } else {
                 sets = [try commandLineSet()]
@@ -82,16 +85,11 @@ struct Decode: ParsableCommand {
             let start = Date()
             let step = max(sets.count / 10, 1)
             let result = try stage.run(embeddingPath: embedding, sets: sets, promptSource: source,
-                                       multimask: multimask, output: output, pngDirectory: pngDir) { done, total in
+                                       refinementIteration: iteration, multimask: multimask, output: output, pngDirectory: pngDir) { done, total in
                 if total >= 20 && (done % step == 0 || done == total) { report("decoded \(done)/\(total) prompt sets") }
             }
             report(String(format: "%@: %d masks from %d prompt sets (%@, %.2f s)", output, result.maskCount, sets.count,
                           stage.loaded.model.name, Date().timeIntervalSince(start)))
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            report("vlsam-decode: \(oneLine(error))")
-            throw ExitCode.failure
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import StageCommandLine
 import TensorMath
 
 @main
@@ -35,8 +36,7 @@ struct Encode: ParsableCommand {
     @Flag(help: "Skip images whose output artifact already exists.")
     var skipExisting = false
 
-    @Option(help: "Threads for the dense math (default: all cores).")
-    var threads: Int?
+    @OptionGroup var shared: SharedOptions
 
     @Argument(help: "JPEG or PNG photos.")
     var images: [String] = []
@@ -53,7 +53,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { setBLASThreads(threads) }
+        shared.apply()
         let stage: EncodeStage
         do { stage = try EncodeStage(checkpoint: checkpoint) } catch {
             report("vlsam-encode: \(oneLine(error))")

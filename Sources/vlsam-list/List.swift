@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import StageCommandLine
 import TensorMath
 
 @main
@@ -34,14 +35,13 @@ struct List: ParsableCommand {
     @Option(help: "Comma-separated object names to teacher-force instead of generating.")
     var objects: String?
 
-    @Option(help: "Threads for the dense math (default: all cores).")
-    var threads: Int?
+    @OptionGroup var shared: SharedOptions
 
     @Argument(help: "JPEG or PNG photo.")
     var image: String
 
     func run() throws {
-        if let threads { setBLASThreads(threads) }
+        shared.apply()
         var options = ListStage.Options()
         options.prompt = prompt
         options.maxNewTokens = maxNewTokens
@@ -51,13 +51,10 @@ struct List: ParsableCommand {
             guard !names.isEmpty else { throw ValidationError("--objects needs at least one name") }
             options.objects = names
         }
-        do {
+        try runStage("vlsam-list") {
             let stage = try ListStage(modelDirectory: model)
             let result = try stage.run(image: image, output: output, options: options) { report("vlsam-list: \($0)") }
             report("\(output): \(result.objects.count) objects: \(result.objects.map(\.name).joined(separator: ", "))")
-        } catch {
-            report("vlsam-list: \(oneLine(error))")
-            throw ExitCode.failure
         }
     }
 }

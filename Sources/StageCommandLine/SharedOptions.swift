@@ -1,0 +1,40 @@
+import ArgumentParser
+import Pipeline
+import TensorMath
+import VLSAMMethod
+
+/// Options every stage executable takes, through `@OptionGroup`.
+public struct SharedOptions: ParsableArguments {
+    @Option(help: "Threads for the dense math (default: all cores).")
+    public var threads: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// Applies the options to the process (call first in `run()`).
+    public func apply() {
+        if let threads { setBLASThreads(threads) }
+    }
+}
+
+/// Runs a stage's work and turns any failure into one line on standard error ("tool: file:
+/// problem") and a non-zero exit.
+public func runStage(_ tool: String, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        report("\(tool): \(oneLine(error))")
+        throw ExitCode.failure
+    }
+}
+
+extension FlowKind: ExpressibleByArgument {}
+extension Regularization: ExpressibleByArgument {}
+extension QueryRows: ExpressibleByArgument {}
+extension TileSelection: ExpressibleByArgument {}
+extension SamplingStrategy: ExpressibleByArgument {}
