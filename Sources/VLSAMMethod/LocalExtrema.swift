@@ -8,31 +8,44 @@ enum LocalExtrema {
     /// ties in row-major order.
     static func plateaus(_ map: AttentionMap, threshold: Float, maxima: Bool) -> [Int] {
         // Minima of P are the maxima of −P.
-        let values = maxima ? map.values : map.values.map { -$0 }
-        let pooled = neighbourhoodMaximum(values, height: map.height, width: map.width)
-        let mask = (0..<values.count).map { i in
-            values[i] == pooled[i] && (maxima ? map.values[i] >= threshold : map.values[i] < threshold)
-        }
-        let components = ConnectedComponents(mask: mask, height: map.height, width: map.width)
-        return components.firstPixels.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
-    }
-
-    /// The maximum over each pixel's 3 × 3 neighbourhood (clipped at the border), by rows then
-    /// columns.
-    static func neighbourhoodMaximum(_ values: [Float], height h: Int, width w: Int) -> [Float] {
-        var across = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { v in
-            for y in 0..<h {
-                let row = v.baseAddress! + y * w
-                for x in 0..<w { across[y * w + x] = max(row[max(x - 1, 0)], row[x], row[min(x + 1, w - 1)]) }
+        let sign: Float = maxima ? 1 : -1
+        let pooled = neighbourhoodMaximum(map, sign: sign)
+        let mask = map.values.withUnsafeBufferPointer { p in
+            pooled.withUnsafeBufferPointer { m in
+                (0..<p.count).map { i in sign * p[i] == m[i] && (p[i] >= threshold) == maxima }
             }
         }
-        var pooled = [Float](repeating: 0, count: values.count)
-        for y in 0..<h {
-            let up = max(y - 1, 0) * w, here = y * w, down = min(y + 1, h - 1) * w
-            for x in 0..<w { pooled[here + x] = max(across[up + x], across[here + x], across[down + x]) }
+        let components = ConnectedComponents(mask: mask, height: map.height, width: map.width)
+        let values = map.values
+        return components.firstPixels.sorted { a, b in
+            sign * values[a] > sign * values[b] || (values[a] == values[b] && a < b)
         }
-        return pooled
+    }
+
+    /// The maximum of sign · P over each pixel's 3 × 3 neighbourhood (clipped at the border), by
+    /// rows then columns.
+    static func neighbourhoodMaximum(_ map: AttentionMap, sign: Float) -> [Float] {
+        let h = map.height, w = map.width
+        @inline(__always) func larger(_ a: Float, _ b: Float) -> Float { a > b ? a : b }
+        var across = [Float](repeating: 0, count: h * w)
+        map.values.withUnsafeBufferPointer { v in
+            across.withUnsafeMutableBufferPointer { a in
+                for y in 0..<h {
+                    let row = v.baseAddress! + y * w, out = a.baseAddress! + y * w
+                    for x in 0..<w { out[x] = larger(larger(sign * row[max(x - 1, 0)], sign * row[x]), sign * row[min(x + 1, w - 1)]) }
+                }
+            }
+        }
+        return [Float](unsafeUninitializedCapacity: h * w) { pooled, initialised in
+            across.withUnsafeBufferPointer { a in
+                for y in 0..<h {
+                    let up = a.baseAddress! + max(y - 1, 0) * w, here = a.baseAddress! + y * w, down = a.baseAddress! + min(y + 1, h - 1) * w
+                    let out = pooled.baseAddress! + y * w
+                    for x in 0..<w { out[x] = larger(larger(up[x], here[x]), down[x]) }
+                }
+            }
+            initialised = h * w
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import VLSAMMethod
 import XCTest
 
@@ -27,13 +28,13 @@ final class AttentionParityTests: XCTestCase {
         let image = AttentionFlow(tokens: t, columns: parity.imagePositions, variants: variants)
         parity.run(whole, image)
 
-        assertClose(rowMaxima, try parity.doubles("attn_row_max"), tolerance: 5e-6, "\(group) attn_row_max")
-        assertClose(whole.headWeights.flatMap { $0 }, try parity.doubles("head_weights"), tolerance: 5e-6, "\(group) head_weights")
+        assertClose(rowMaxima, try parity.doubles("attn_row_max"), .relative(5e-6), "\(group) attn_row_max")
+        assertClose(whole.headWeights.flatMap { $0 }, try parity.doubles("head_weights"), .relative(5e-6), "\(group) head_weights")
         let abar = try parity.doubles("abar")
         for (l, values) in aggregated.enumerated() {
-            assertClose(values, Array(abar[l * t * t ..< (l + 1) * t * t]), tolerance: 1e-6, "\(group) abar[\(l)]")
+            assertClose(values, Array(abar[l * t * t ..< (l + 1) * t * t]), .relative(1e-6), "\(group) abar[\(l)]")
         }
-        assertClose(rowSums, try parity.doubles("abar_rowsum"), tolerance: 2e-6, "\(group) abar_rowsum")
+        assertClose(rowSums, try parity.doubles("abar_rowsum"), .relative(2e-6), "\(group) abar_rowsum")
 
         for query in QueryRows.allCases {
             let rows = parity.spans.map { ObjectRows.rows(spans: $0, query: query) }
@@ -52,11 +53,11 @@ final class AttentionParityTests: XCTestCase {
     private func checkFlow(_ parity: ParityCase, rows: [[Int]], variant: AttentionFlow.Variant,
                            whole: AttentionFlow, image: AttentionFlow, at group: String) throws {
         let what = "\(parity.group) \(group)"
-        assertClose(rows.flatMap { whole.row(of: $0, variant: variant) }, try parity.doubles("\(group)/row"), tolerance: 2e-6, "\(what)/row")
+        assertClose(rows.flatMap { whole.row(of: $0, variant: variant) }, try parity.doubles("\(group)/row"), .relative(2e-6), "\(what)/row")
         let a = rows.map { image.row(of: $0, variant: variant) }
-        assertClose(a.flatMap { $0 }, try parity.doubles("\(group)/a_none"), tolerance: 5e-6, "\(what)/a_none")
+        assertClose(a.flatMap { $0 }, try parity.doubles("\(group)/a_none"), .relative(5e-6), "\(what)/a_none")
         let regularised = a.flatMap { Regularization.column.apply(to: $0, columns: parity.imagePositions, tokens: parity.tokens) }
-        assertClose(regularised, try parity.doubles("\(group)/a_column"), tolerance: 5e-6, "\(what)/a_column")
+        assertClose(regularised, try parity.doubles("\(group)/a_column"), .relative(5e-6), "\(what)/a_column")
     }
 
     private func checkMaps(_ group: String) throws {
@@ -67,7 +68,7 @@ final class AttentionParityTests: XCTestCase {
         let vectors = (0..<parity.spans.count).map { k in a[k * n ..< (k + 1) * n].map { Float($0) } }
         func check(_ dataset: String, _ make: ([Float]) -> AttentionMap?) throws {
             let maps = try vectors.map { try XCTUnwrap(make($0), "\(group) maps/\(dataset): no map") }
-            assertClose(maps.flatMap(\.values), try parity.doubles("maps/\(dataset)"), tolerance: 1e-5, "\(group) maps/\(dataset)")
+            assertClose(maps.flatMap(\.values), try parity.doubles("maps/\(dataset)"), .relative(1e-5), "\(group) maps/\(dataset)")
         }
         let assembly = parity.assembly
         try check("global_raw") { assembly.globalGrid($0) }
@@ -85,8 +86,8 @@ final class AttentionParityTests: XCTestCase {
             try check("tiles_global") { assembly.map($0, tiles: .global) }
         }
         // The whole chain from q/k: our own maps, and P of the fire hydrant at the photo's size.
-        assertClose(parity.maps.flatMap(\.values), try parity.doubles("maps/final"), tolerance: 1e-5, "\(group) maps/final from q/k")
+        assertClose(parity.maps.flatMap(\.values), try parity.doubles("maps/final"), .relative(1e-5), "\(group) maps/final from q/k")
         let hydrant = try XCTUnwrap(parity.names.firstIndex(of: "fire hydrant"))
-        assertClose(parity.prompts(hydrant).values, try parity.doubles("P/fire_hydrant"), tolerance: 1e-5, "\(group) P/fire_hydrant")
+        assertClose(parity.prompts(hydrant).values, try parity.doubles("P/fire_hydrant"), .relative(1e-5), "\(group) P/fire_hydrant")
     }
 }
