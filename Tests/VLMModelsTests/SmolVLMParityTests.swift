@@ -52,6 +52,12 @@ final class SmolVLMParityTests: XCTestCase {
         assertClose(mine.data, reference.data, .absolute(bound), what, file: file, line: line)
     }
 
+    /// max |mine − ref| for the report (infinite on NaN or a size mismatch; the assertions use `assertClose`).
+    func maxAbsDifference(_ mine: Tensor, _ reference: Tensor) -> Float {
+        guard mine.count == reference.count, !mine.hasNonFinite, !reference.hasNonFinite else { return .infinity }
+        return zip(mine.data, reference.data).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
     /// Every head's probability rows [heads, T, T], recomputed from the observer's queries and keys.
     func probabilities(_ layer: LayerAttention) -> Tensor {
         let t = layer.tokens
@@ -85,7 +91,12 @@ final class SmolVLMParityTests: XCTestCase {
             assertAbsolute(headsFirst(Tensor(shape: [observed.tokens, 4 * 16], data: observed.queries), heads: 4), q[layer], 1e-4, "q layer \(layer)")
             assertAbsolute(headsFirst(Tensor(shape: [observed.tokens, 2 * 16], data: observed.keys), heads: 2), k[layer], 1e-4, "k layer \(layer)")
             assertAbsolute(r.trace["v_\(layer)"].map { headsFirst($0, heads: 2) }, v[layer], 1e-4, "v layer \(layer)")
-            assertAbsolute(probabilities(observed), probs[layer], 1e-5, "attn_probs layer \(layer)")
+            let mineProbs = probabilities(observed)
+            assertAbsolute(mineProbs, probs[layer], 1e-5, "attn_probs layer \(layer)")
+            print(String(format: "%@ layer %d: max abs diff q %.1e, k %.1e, attn_probs %.1e", g, layer,
+                         maxAbsDifference(headsFirst(Tensor(shape: [observed.tokens, 4 * 16], data: observed.queries), heads: 4), q[layer]),
+                         maxAbsDifference(headsFirst(Tensor(shape: [observed.tokens, 2 * 16], data: observed.keys), heads: 2), k[layer]),
+                         maxAbsDifference(mineProbs, probs[layer])))
         }
         assertAbsolute(r.trace["text_final_norm_output"], try ref.readTensor("\(g)/text_final_norm_output"), 1e-4, "final norm")
         // The teacher-forced forward over the prompt is the prefill generation ran.
