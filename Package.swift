@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Artifacts", "TestSupport"]),
         .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "TensorMath", "Artifacts", "TestSupport"]),
+        .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "VLMModels", "TensorMath", "Artifacts", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Pipeline", "VLMModels", "Checkpoints", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
