@@ -47,19 +47,21 @@ let package = Package(
         // One library per concern.
         .target(name: "TensorMath", dependencies: ["CBLAS"], swiftSettings: optimise),
         .target(name: "Checkpoints", dependencies: ["TensorMath"], swiftSettings: optimise),
+        // The shared vocabulary: image size, pixel point and box, prompt set.
+        .target(name: "Geometry", dependencies: ["TensorMath"], swiftSettings: optimise),
         // C wrappers that keep libjpeg/libpng setjmp/longjmp error handling out of Swift frames.
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"],
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimise),
-        .target(name: "Artifacts", dependencies: ["CHDF5", "TensorMath"], swiftSettings: optimise),
-        .target(name: "SAMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging"], swiftSettings: optimise),
+        .target(name: "Artifacts", dependencies: ["CHDF5", "Geometry", "TensorMath"], swiftSettings: optimise),
+        .target(name: "SAMModels", dependencies: ["Geometry", "TensorMath", "Checkpoints", "Imaging"], swiftSettings: optimise),
         .target(name: "Tokenizers", swiftSettings: optimise),
-        .target(name: "VLMModels", dependencies: ["TensorMath", "Checkpoints", "Imaging", "Tokenizers"],
+        .target(name: "VLMModels", dependencies: ["Geometry", "TensorMath", "Checkpoints", "Imaging", "Tokenizers"],
                 swiftSettings: optimise),
         // The VL-SAM method: attention → maps → point prompts (no model code).
-        .target(name: "VLSAMMethod", dependencies: ["TensorMath"], swiftSettings: optimise),
+        .target(name: "VLSAMMethod", dependencies: ["Geometry", "TensorMath"], swiftSettings: optimise),
         // Stage logic between files and models; the executables only parse arguments.
-        .target(name: "Pipeline", dependencies: ["SAMModels", "VLMModels", "VLSAMMethod", "Tokenizers", "Artifacts", "Imaging", "Checkpoints"],
+        .target(name: "Pipeline", dependencies: ["Geometry", "SAMModels", "VLMModels", "VLSAMMethod", "Tokenizers", "Artifacts", "Imaging", "Checkpoints"],
                 swiftSettings: optimise),
 
         // What every stage executable shares: common options, enums as arguments, error reporting.
@@ -97,12 +99,12 @@ let package = Package(
         // Fixtures are read by path, not bundled.
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Artifacts", "TensorMath", "TestSupport"]),
-        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
-        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Geometry", "TestSupport"]),
+        .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Geometry", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Artifacts", "TestSupport"]),
-        .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "VLMModels", "TensorMath", "Artifacts", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Artifacts", "Pipeline", "VLMModels", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Geometry", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "Geometry", "VLMModels", "TensorMath", "Artifacts", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

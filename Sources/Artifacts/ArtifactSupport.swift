@@ -1,3 +1,4 @@
+import Geometry
 import TensorMath
 
 /// Shared reading and writing steps of the artifact schemas.

@@ -1,3 +1,4 @@
+import Geometry
 import TensorMath
 
 /// Where the VLM looked for each object it named: per object its attention map at token

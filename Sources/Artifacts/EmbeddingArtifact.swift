@@ -1,3 +1,4 @@
+import Geometry
 import TensorMath
 
 /// The image encoder's output for one image, with everything a decoder needs to map prompts into it.

@@ -1,3 +1,4 @@
+import Geometry
 import TensorMath
 
 /// Decoded masks at original resolution with their scores and the prompt set that produced each.

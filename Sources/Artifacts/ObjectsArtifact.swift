@@ -1,3 +1,4 @@
+import Geometry
 import TensorMath
 
 /// What the VLM named in one image, and where every token of the conversation sits, so later

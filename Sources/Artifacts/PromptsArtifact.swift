@@ -1,3 +1,4 @@
+import Geometry
 import TensorMath
 
 /// Several prompt sets for one image, one per object. Schema "vlsam.prompts" (see docs/artifacts.md).
@@ -50,7 +51,7 @@ public struct PromptsArtifact: Sendable, Equatable {
             }
             labels += set.labels
             offsets.append(Int32(labels.count))
-            let box = set.box ?? Box(x0: 0, y0: 0, x1: 0, y1: 0)
+            let box = set.box ?? PixelBox(x0: 0, y0: 0, x1: 0, y1: 0)
             boxes += [box.x0, box.y0, box.x1, box.y1]
             hasBox.append(set.box == nil ? 0 : 1)
         }
@@ -137,9 +138,9 @@ public struct PromptsArtifact: Sendable, Equatable {
             let box = index * 4
             let set = PromptSet(
                 name: names[index],
-                points: rows.map { Point(x: coordinates[2 * $0], y: coordinates[2 * $0 + 1]) },
+                points: rows.map { PixelPoint(x: coordinates[2 * $0], y: coordinates[2 * $0 + 1]) },
                 labels: Array(labels[rows]),
-                box: hasBox[index] == 1 ? Box(x0: boxes[box], y0: boxes[box + 1], x1: boxes[box + 2], y1: boxes[box + 3]) : nil,
+                box: hasBox[index] == 1 ? PixelBox(x0: boxes[box], y0: boxes[box + 1], x1: boxes[box + 2], y1: boxes[box + 3]) : nil,
                 maskInput: maskInputs?[index], localised: localised[index] == 1)
             if let problem = set.problem() { throw file.invalid(Self.naming(set, index) + problem) }
             sets.append(set)
@@ -169,88 +170,6 @@ public struct PromptsArtifact: Sendable, Equatable {
         guard originalSize.height > 0, originalSize.width > 0 else { throw invalidArtifact(path, "original size \(originalSize) is empty") }
         for (index, set) in sets.enumerated() {
             if let problem = set.problem() { throw invalidArtifact(path, Self.naming(set, index) + problem) }
-        }
-    }
-}
-
-extension PromptsArtifact {
-    /// A point in original-image pixels: x is the column, y the row.
-    public struct Point: Sendable, Equatable, Hashable {
-        public var x: Float
-        public var y: Float
-        public init(x: Float, y: Float) {
-            self.x = x
-            self.y = y
-        }
-    }
-
-    /// An axis-aligned box in original-image pixels, (x0, y0) top-left and (x1, y1) bottom-right.
-    public struct Box: Sendable, Equatable, Hashable {
-        public var x0: Float
-        public var y0: Float
-        public var x1: Float
-        public var y1: Float
-        public init(x0: Float, y0: Float, x1: Float, y1: Float) {
-            self.x0 = x0
-            self.y0 = y0
-            self.x1 = x1
-            self.y1 = y1
-        }
-    }
-
-    /// The prompts for one object: points with labels, an optional box and an optional low-res mask input.
-    public struct PromptSet: Sendable, Equatable {
-        public static let maskInputShape = [256, 256]
-
-        /// Object name, or "".
-        public var name: String
-        public var points: [Point]
-        /// One per point: 1 foreground, 0 background.
-        public var labels: [Int32]
-        public var box: Box?
-        /// SAM low-resolution logits [256, 256] from an earlier prediction (cascaded refinement).
-        public var maskInput: Tensor?
-        /// False when the object's attention gave no candidate pixel: the set is then empty (never a
-        /// guessed point) and the decoder skips it.
-        public var localised: Bool
-
-        public init(name: String = "", points: [Point] = [], labels: [Int32] = [], box: Box? = nil, maskInput: Tensor? = nil,
-                    localised: Bool = true) {
-            self.name = name
-            self.points = points
-            self.labels = labels
-            self.box = box
-            self.maskInput = maskInput
-            self.localised = localised
-        }
-
-        /// Nothing to decode: no point and no box.
-        public var isEmpty: Bool { points.isEmpty && box == nil }
-
-        /// Describes what is wrong, or nil when the set is valid.
-        func problem() -> String? {
-            guard points.count == labels.count else { return "has \(points.count) points but \(labels.count) labels" }
-            if let index = points.firstIndex(where: { !$0.x.isFinite || !$0.y.isFinite }) {
-                return "point \(index) has a non-finite coordinate (\(points[index].x), \(points[index].y))"
-            }
-            if let index = labels.firstIndex(where: { $0 != 0 && $0 != 1 }) {
-                return "point \(index) has label \(labels[index]) (expected 1 foreground or 0 background)"
-            }
-            if let box {
-                guard [box.x0, box.y0, box.x1, box.y1].allSatisfy(\.isFinite) else {
-                    return "box has a non-finite coordinate (\(box.x0), \(box.y0), \(box.x1), \(box.y1))"
-                }
-                guard box.x0 <= box.x1, box.y0 <= box.y1 else {
-                    return "box (\(box.x0), \(box.y0), \(box.x1), \(box.y1)) has x1 < x0 or y1 < y0"
-                }
-            }
-            if !localised && !(isEmpty && maskInput == nil) {
-                return "is marked not localised but has prompts"
-            }
-            if let maskInput, maskInput.shape != Self.maskInputShape {
-                return "mask input has shape \(maskInput.shape), expected \(Self.maskInputShape)"
-            }
-            return nil
         }
     }
 }

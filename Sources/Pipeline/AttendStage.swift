@@ -1,6 +1,7 @@
 import Artifacts
 import Checkpoints
 import Foundation
+import Geometry
 import Imaging
 import TensorMath
 import VLMModels

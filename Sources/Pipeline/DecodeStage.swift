@@ -1,6 +1,7 @@
 import Artifacts
 import Checkpoints
 import Foundation
+import Geometry
 import Imaging
 import SAMModels
 import TensorMath
@@ -36,7 +37,7 @@ public struct DecodeStage {
     /// Decodes every prompt set and writes the masks artifact atomically; optionally one PNG per mask.
     /// - promptSource: where the prompts came from ("command line" or a prompts file), for provenance.
     @discardableResult
-    public func run(embeddingPath: String, sets: [PromptsArtifact.PromptSet], promptSource: String,
+    public func run(embeddingPath: String, sets: [PromptSet], promptSource: String,
                     refinementIteration: Int? = nil, multimask: Bool, output: String, pngDirectory: String? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> MasksArtifact {
         let embedding = try self.embedding(at: embeddingPath)
@@ -54,7 +55,8 @@ public struct DecodeStage {
         let prepared = model.prepare(embedding: embedding.embedding, geometry: geometry)
         // Empty sets (objects whose attention had no candidate pixel) are skipped, not errors.
         let decoded = sets.indices.filter { !sets[$0].isEmpty }
-        let prompts = try decoded.map { try modelPrompt(sets[$0], index: $0, source: promptSource) }
+        for s in decoded { try check(sets[s], index: s, source: promptSource) }
+        let prompts = decoded.map { sets[$0] }
         // Several prompt sets are decoded at once (one per thread); progress is reported per chunk.
         let chunk = 4 * computeThreads()
         for chunkStart in stride(from: 0, to: prompts.count, by: chunk) {
@@ -93,29 +95,16 @@ public struct DecodeStage {
         return artifact
     }
 
-    /// Checks a prompt set and converts it to the model's form.
-    func modelPrompt(_ set: PromptsArtifact.PromptSet, index: Int, source: String) throws -> PromptSet {
+    /// Checks that this model can decode a prompt set.
+    func check(_ set: PromptSet, index: Int, source: String) throws {
         let what = "prompt set \(index)\(set.name.isEmpty ? "" : " (\(set.name))")"
-        guard !set.points.isEmpty || set.box != nil else {
-            throw StageError(source, "\(what) has neither points nor a box")
-        }
-        guard set.points.count == set.labels.count else {
-            throw StageError(source, "\(what) has \(set.points.count) points but \(set.labels.count) labels")
-        }
-        let coordinates = set.points.flatMap { [$0.x, $0.y] } + (set.box.map { [$0.x0, $0.y0, $0.x1, $0.y1] } ?? [])
-        guard coordinates.allSatisfy(\.isFinite) else { throw StageError(source, "\(what) has a NaN or infinite coordinate") }
-        guard set.labels.allSatisfy({ $0 == 0 || $0 == 1 }) else {
-            throw StageError(source, "\(what) has a label other than 0 (background) or 1 (foreground)")
-        }
+        if let problem = set.problem() { throw StageError(source, "\(what): \(problem)") }
         if let maskInput = set.maskInput {
             guard loaded.model.family == .sam else {
                 throw StageError(source, "\(what) has a mask input, but \(loaded.model.name) takes no mask prompt")
             }
             guard !maskInput.hasNonFinite else { throw StageError(source, "\(what) mask input contains NaN or infinity") }
         }
-        return PromptSet(points: set.points.map { SIMD2($0.x, $0.y) }, labels: set.labels,
-                         box: set.box.map { SIMD4($0.x0, $0.y0, $0.x1, $0.y1) },
-                         maskInput: set.maskInput?.reshaped([1, 256, 256]))
     }
 
     func writePNGs(_ artifact: MasksArtifact, to directory: String, stem output: String) throws {

@@ -33,8 +33,7 @@ public struct EncodeStage {
             parameters: try Provenance.json(parameters))
         let artifact = EmbeddingArtifact(
             provenance: provenance, family: model.family.rawValue,
-            originalSize: ImageSize(height: geometry.originalSize.height, width: geometry.originalSize.width),
-            inputSize: ImageSize(height: geometry.inputSize.height, width: geometry.inputSize.width),
+            originalSize: geometry.originalSize, inputSize: geometry.inputSize,
             modelInputSize: geometry.modelInputSize, resize: model.resizeDescription,
             pixelMean: model.pixelMean.map(Double.init), pixelStd: model.pixelStd.map(Double.init),
             pixelScale: model.pixelScale, embedding: embedding)
@@ -43,9 +42,8 @@ public struct EncodeStage {
 }
 
 extension EmbeddingArtifact {
-    /// The geometry decoding needs, as the model types spell it.
+    /// The geometry decoding needs.
     public var geometry: ImageGeometry {
-        ImageGeometry(originalSize: (originalSize.height, originalSize.width),
-                      inputSize: (inputSize.height, inputSize.width), modelInputSize: modelInputSize)
+        ImageGeometry(originalSize: originalSize, inputSize: inputSize, modelInputSize: modelInputSize)
     }
 }

@@ -1,6 +1,7 @@
 import Artifacts
 import Checkpoints
 import Foundation
+import Geometry
 import Imaging
 import TensorMath
 import VLSAMMethod
@@ -38,11 +39,11 @@ public struct PointsStage {
         let sampler = PointSampler(strategy: options.strategy, threshold: Float(options.threshold), count: options.points,
                                    seed: options.seed)
         let size = attention.originalSize
-        var sets: [PromptsArtifact.PromptSet] = []
+        var sets: [PromptSet] = []
         var pictures: [(map: [Float], points: SampledPoints)] = []
         for (k, object) in attention.objects.enumerated() {
             let map = promptMap(attention, object: k)
-            var set = PromptsArtifact.PromptSet(name: object.name)
+            var set = PromptSet(name: object.name)
             let sampled: SampledPoints
             if let previous {
                 // An object without a kept mask (never localised, or refinement already stopped) stays empty.
@@ -50,8 +51,8 @@ public struct PointsStage {
                 sampled = kept.map { Refinement.points(map, keptMask: $0.mask, threshold: sampler.threshold) } ?? SampledPoints()
                 if let kept, sampled.localised {
                     set.maskInput = kept.logits
-                    if options.boxFromMask, let box = Refinement.boundingBox(of: kept.mask, height: size.height, width: size.width) {
-                        set.box = .init(x0: Float(box.x0), y0: Float(box.y0), x1: Float(box.x1), y1: Float(box.y1))
+                    if options.boxFromMask {
+                        set.box = Refinement.boundingBox(of: kept.mask, height: size.height, width: size.width)
                     }
                 }
             } else {
@@ -59,7 +60,7 @@ public struct PointsStage {
             }
             set.localised = sampled.localised
             if sampled.localised {
-                set.points = (sampled.positives + sampled.negatives).map { .init(x: $0.x, y: $0.y) }
+                set.points = sampled.positives + sampled.negatives
                 set.labels = [Int32](repeating: 1, count: sampled.positives.count) + [Int32](repeating: 0, count: sampled.negatives.count)
             }
             sets.append(set)

@@ -1,3 +1,4 @@
+import Geometry
 import TensorMath
 
 /// The first stage of SAM's automatic mask generator (one crop layer: the whole image): a grid of
@@ -44,14 +45,14 @@ public struct AutomaticMaskGenerator {
     /// stability scores of each batch before filtering (3 per point).
     public func generate(model: SegmentAnythingModel, embedding: Tensor, geometry: ImageGeometry,
                          onBatch: (([Float], [Float]) -> Void)? = nil) -> [Record] {
-        let (h, w) = geometry.originalSize
+        let (h, w) = (geometry.originalSize.height, geometry.originalSize.width)
         let points = Self.pointGrid(side: pointsPerSide).map { $0 * SIMD2(Double(w), Double(h)) }
         let prepared = model.prepare(embedding: embedding, geometry: geometry)
         var candidates: [(record: Record, box: SIMD4<Int>)] = []
         for batchStart in stride(from: 0, to: points.count, by: pointsPerBatch) {
             var batchIoU: [Float] = [], batchStability: [Float] = []
             let batch = points[batchStart ..< min(batchStart + pointsPerBatch, points.count)]
-            let prompts = batch.map { PromptSet(points: [SIMD2(Float($0.x), Float($0.y))], labels: [1]) }
+            let prompts = batch.map { PromptSet(points: [PixelPoint(x: Float($0.x), y: Float($0.y))], labels: [1]) }
             let predictions = model.predict(prepared, prompts: prompts, multimask: true, stabilityOffset: stabilityScoreOffset)
             for (point, prediction) in zip(batch, predictions) {
                 batchIoU += prediction.iouPredictions

@@ -1,22 +1,5 @@
+import Geometry
 import TensorMath
-
-/// One object's prompt in original-image pixels.
-public struct PromptSet: Sendable {
-    public var points: [SIMD2<Float>]
-    /// 1 foreground, 0 background.
-    public var labels: [Int32]
-    /// x0, y0, x1, y1.
-    public var box: SIMD4<Float>?
-    /// Previous low-resolution logits [1, 256, 256] for cascaded refinement (SAM only).
-    public var maskInput: Tensor?
-
-    public init(points: [SIMD2<Float>] = [], labels: [Int32] = [], box: SIMD4<Float>? = nil, maskInput: Tensor? = nil) {
-        self.points = points
-        self.labels = labels
-        self.box = box
-        self.maskInput = maskInput
-    }
-}
 
 /// Masks for one prompt set at the original image size.
 public struct MaskPrediction: Sendable {
@@ -33,30 +16,31 @@ let efficientSAMPromptPoints = 6
 
 extension SegmentAnythingModel {
     /// Maps a prompt from original pixels to the model's 1024 frame, in the family's conventions.
+    /// A mask input [256, 256] becomes the prompt encoder's [1, 256, 256].
     public func modelInput(for prompt: PromptSet, geometry: ImageGeometry) -> EncodedPromptInput {
-        let (h, w) = geometry.originalSize
+        let (h, w) = (geometry.originalSize.height, geometry.originalSize.width)
         switch family {
         case .sam:
             // ResizeLongestSide.apply_coords: float64 scale from the rounded new size.
             let sx = Double(geometry.inputSize.width) / Double(w)
             let sy = Double(geometry.inputSize.height) / Double(h)
-            let map = { (p: SIMD2<Float>) in SIMD2<Float>(Float(Double(p.x) * sx), Float(Double(p.y) * sy)) }
+            let map = { (x: Float, y: Float) in SIMD2<Float>(Float(Double(x) * sx), Float(Double(y) * sy)) }
             let box = prompt.box.map { b -> SIMD4<Float> in
-                let a = map(SIMD2(b[0], b[1])), c = map(SIMD2(b[2], b[3]))
+                let a = map(b.x0, b.y0), c = map(b.x1, b.y1)
                 return SIMD4(a.x, a.y, c.x, c.y)
             }
-            return EncodedPromptInput(points: prompt.points.map(map), labels: prompt.labels, box: box,
-                                      maskInput: prompt.maskInput)
+            return EncodedPromptInput(points: prompt.points.map { map($0.x, $0.y) }, labels: prompt.labels, box: box,
+                                      maskInput: prompt.maskInput?.reshaped([1] + PromptSet.maskInputShape))
         case .efficientSAM:
             // Each axis scaled by its own stretch; negative coordinates mean "no point" (−1).
             let side = Float(imageSize)
-            let map = { (p: SIMD2<Float>) in
-                SIMD2<Float>(p.x >= 0 ? p.x * side / Float(w) : -1, p.y >= 0 ? p.y * side / Float(h) : -1)
+            let map = { (x: Float, y: Float) in
+                SIMD2<Float>(x >= 0 ? x * side / Float(w) : -1, y >= 0 ? y * side / Float(h) : -1)
             }
-            var points = prompt.points.map(map)
+            var points = prompt.points.map { map($0.x, $0.y) }
             var labels = prompt.labels
             if let b = prompt.box {
-                points += [map(SIMD2(b[0], b[1])), map(SIMD2(b[2], b[3]))]
+                points += [map(b.x0, b.y0), map(b.x1, b.y1)]
                 labels += [2, 3]
             }
             while points.count < efficientSAMPromptPoints {
@@ -116,7 +100,7 @@ extension SegmentAnythingModel {
                         stabilityOffset: Float = 1) -> MaskPrediction {
         let geometry = prepared.geometry
         let output = decode(prepared, prompt: modelInput(for: prompt, geometry: geometry), multimask: multimask)
-        let (h, w) = geometry.originalSize
+        let (h, w) = (geometry.originalSize.height, geometry.originalSize.width)
         let planeShape = [1] + output.lowResLogits.shape.dropFirst()
         var masks: [[UInt8]] = []
         var stability: [Float] = []

@@ -1,25 +1,22 @@
 import Checkpoints
 import Foundation
+import Geometry
 import Imaging
 import TensorMath
 
-/// Image size bookkeeping shared by encoding and decoding, as (height, width).
+/// Image size bookkeeping shared by encoding and decoding.
 public struct ImageGeometry: Sendable, Equatable {
     /// The photo as decoded.
-    public var originalSize: (height: Int, width: Int)
+    public var originalSize: ImageSize
     /// The resized content inside the square model input.
-    public var inputSize: (height: Int, width: Int)
+    public var inputSize: ImageSize
     /// Side of the square model input.
     public var modelInputSize: Int
 
-    public init(originalSize: (height: Int, width: Int), inputSize: (height: Int, width: Int), modelInputSize: Int = 1024) {
+    public init(originalSize: ImageSize, inputSize: ImageSize, modelInputSize: Int = 1024) {
         self.originalSize = originalSize
         self.inputSize = inputSize
         self.modelInputSize = modelInputSize
-    }
-
-    public static func == (a: ImageGeometry, b: ImageGeometry) -> Bool {
-        a.originalSize == b.originalSize && a.inputSize == b.inputSize && a.modelInputSize == b.modelInputSize
     }
 }
 
@@ -123,20 +120,20 @@ public struct SegmentAnythingModel {
     public var thresholdRule: String { family == .sam ? ">" : ">=" }
 
     /// The size of the content inside the model input for a photo of the given size.
-    public func inputSize(forOriginal size: (height: Int, width: Int)) -> (height: Int, width: Int) {
+    public func inputSize(forOriginal size: ImageSize) -> ImageSize {
         switch family {
         case .sam:
             // ResizeLongestSide: int(x·scale + 0.5) on each side.
             let scale = Double(imageSize) / Double(max(size.height, size.width))
-            return (Int(Double(size.height) * scale + 0.5), Int(Double(size.width) * scale + 0.5))
+            return ImageSize(height: Int(Double(size.height) * scale + 0.5), width: Int(Double(size.width) * scale + 0.5))
         case .efficientSAM:
-            return (imageSize, imageSize)
+            return ImageSize(height: imageSize, width: imageSize)
         }
     }
 
     /// The normalised, padded 3x1024x1024 model input and the geometry it implies.
     public func preprocess(_ image: RGBImage) -> (input: Tensor, geometry: ImageGeometry) {
-        let original = (height: image.height, width: image.width)
+        let original = ImageSize(height: image.height, width: image.width)
         let content = inputSize(forOriginal: original)
         let side = imageSize
         let mean = pixelMean, std = pixelStd

@@ -1,19 +1,7 @@
 import Foundation
+import Geometry
 import Imaging
 import TensorMath
-
-/// A width × height pair in pixels.
-public struct ImageDimensions: Sendable, Equatable, CustomStringConvertible {
-    public var width: Int
-    public var height: Int
-
-    public init(width: Int, height: Int) {
-        self.width = width
-        self.height = height
-    }
-
-    public var description: String { "\(width)x\(height)" }
-}
 
 /// An axis-aligned rectangle in continuous pixel coordinates: pixel (x, y) covers
 /// [x, x + 1) × [y, y + 1), so a whole W×H image is (0, 0, W, H).
@@ -63,11 +51,11 @@ public struct ProcessedImage: Sendable {
     /// Crop grid; both 0 when the image was not split (a single global tile).
     public let rows: Int
     public let cols: Int
-    public let originalSize: ImageDimensions
+    public let originalSize: ImageSize
     /// After the longest-edge resize (step 1).
-    public let resizedSize: ImageDimensions
+    public let resizedSize: ImageSize
     /// After the resize to multiples of the tile size (step 2); nil when splitting is off.
-    public let resizedForEncoderSize: ImageDimensions?
+    public let resizedForEncoderSize: ImageSize?
     /// Image tokens per tile side: the connector turns a tile into side × side tokens.
     public let tokensPerTileSide: Int
 
@@ -159,7 +147,7 @@ public struct Idefics3ImageProcessor: Sendable {
 
     /// Step 1 size: the longest edge becomes `longestEdge`, the other `int(longestEdge / aspect)`
     /// raised to even, then both are capped so the longest edge is at most 4096.
-    public func resizedSize(for original: ImageDimensions) -> ImageDimensions {
+    public func resizedSize(for original: ImageSize) -> ImageSize {
         var width = original.width, height = original.height
         var aspect = Double(width) / Double(height)
         if width >= height {
@@ -181,35 +169,35 @@ public struct Idefics3ImageProcessor: Sendable {
             height = Self.maxLongestEdge
             width = Int(Double(height) * aspect)
         }
-        return ImageDimensions(width: max(width, 1), height: max(height, 1))
+        return ImageSize(height: max(height, 1), width: max(width, 1))
     }
 
     /// Step 2 size (splitting on): the longest edge rounded up to a multiple of the tile size,
     /// the other edge follows the aspect ratio and is rounded up to a multiple too. Can be 0 for
     /// an extremely thin image, which `process` rejects.
-    public func encoderSize(for resized: ImageDimensions) -> ImageDimensions {
+    public func encoderSize(for resized: ImageSize) -> ImageSize {
         let aspect = Double(resized.width) / Double(resized.height)
         func roundUp(_ value: Int) -> Int { (value + tileSize - 1) / tileSize * tileSize }
         if resized.width >= resized.height {
             let width = roundUp(resized.width)
-            return ImageDimensions(width: width, height: roundUp(Int(Double(width) / aspect)))
+            return ImageSize(height: roundUp(Int(Double(width) / aspect)), width: width)
         }
         let height = roundUp(resized.height)
-        return ImageDimensions(width: roundUp(Int(Double(height) * aspect)), height: height)
+        return ImageSize(height: height, width: roundUp(Int(Double(height) * aspect)))
     }
 
     /// Step 1 image (the input itself when `doResize` is off).
     public func resizeToLongestEdge(_ image: RGBImage) -> RGBImage {
         guard doResize else { return image }
-        let size = resizedSize(for: ImageDimensions(width: image.width, height: image.height))
+        let size = resizedSize(for: ImageSize(height: image.height, width: image.width))
         return resize(image, to: size)
     }
 
     /// Step 2 image, from the step-1 image.
     public func resizeForEncoder(_ resized: RGBImage) throws -> RGBImage {
-        let size = encoderSize(for: ImageDimensions(width: resized.width, height: resized.height))
+        let size = encoderSize(for: ImageSize(height: resized.height, width: resized.width))
         guard size.width > 0, size.height > 0 else {
-            throw ImageProcessorError(subject: "image \(resized.width)x\(resized.height)",
+            throw ImageProcessorError(subject: "image \(ImageSize(height: resized.height, width: resized.width))",
                                       reason: "too elongated to resize to multiples of \(tileSize) (got \(size))")
         }
         return resize(resized, to: size)
@@ -218,15 +206,15 @@ public struct Idefics3ImageProcessor: Sendable {
     /// The whole pipeline: step 1, then either crops plus a global tile (splitting on) or one
     /// squashed tile (splitting off), then rescaling and normalisation.
     public func process(_ image: RGBImage) throws -> ProcessedImage {
-        let original = ImageDimensions(width: image.width, height: image.height)
+        let original = ImageSize(height: image.height, width: image.width)
         let resized = resizeToLongestEdge(image)
-        let resizedSize = ImageDimensions(width: resized.width, height: resized.height)
+        let resizedSize = ImageSize(height: resized.height, width: resized.width)
         var tiles: [[UInt8]] = []
         var rows = 0, cols = 0
-        var encoderSize: ImageDimensions?
+        var encoderSize: ImageSize?
         if doImageSplitting {
             let encoderImage = try resizeForEncoder(resized)
-            encoderSize = ImageDimensions(width: encoderImage.width, height: encoderImage.height)
+            encoderSize = ImageSize(height: encoderImage.height, width: encoderImage.width)
             if encoderImage.width > tileSize || encoderImage.height > tileSize {
                 rows = encoderImage.height / tileSize
                 cols = encoderImage.width / tileSize
@@ -250,14 +238,14 @@ public struct Idefics3ImageProcessor: Sendable {
         VLMModels.imageTokenText(rows: rows, cols: cols, imageSeqLen: imageSeqLen)
     }
 
-    private func resize(_ image: RGBImage, to size: ImageDimensions) -> RGBImage {
+    private func resize(_ image: RGBImage, to size: ImageSize) -> RGBImage {
         resizePIL(image, width: size.width, height: size.height, filter: filter)
     }
 
     /// The global tile: the whole image stretched to tile × tile, aspect ratio not kept.
     private func squashedToTile(_ image: RGBImage) -> RGBImage {
         image.width == tileSize && image.height == tileSize ? image
-            : resize(image, to: ImageDimensions(width: tileSize, height: tileSize))
+            : resize(image, to: ImageSize(height: tileSize, width: tileSize))
     }
 
     /// A tile × tile crop at (x, y) of an HWC image, as CHW planes.

@@ -1,3 +1,5 @@
+import Geometry
+
 extension PointSampler {
     /// k-means on the candidate pixels' coordinates weighted by P, seeded by k-means++ from
     /// `seed`; each centroid's nearest candidate pixel is a positive (heaviest cluster first).
@@ -23,7 +25,7 @@ extension PointSampler {
             }
             if !chosen.contains(candidates[best]) { chosen.append(candidates[best]) }
         }
-        result.positives = chosen.map { ImagePoint(pixel: $0, width: map.width) }
+        result.positives = chosen.map { PixelPoint(pixel: $0, width: map.width) }
         return result
     }
 }

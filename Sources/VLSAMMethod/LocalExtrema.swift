@@ -1,3 +1,5 @@
+import Geometry
+
 /// The local maxima (P ≥ tau) or minima (P < tau) of a map, one per plateau (§8, local-maxima).
 /// A pixel is a local maximum when it is ≥ each of its existing 8 neighbours, that is, equal to the
 /// maximum of its 3 × 3 neighbourhood clipped to the image. Adjacent such pixels are necessarily
@@ -71,8 +73,8 @@ extension PointSampler {
             if far { taken.append(pixel) }
         }
         result.localised = true
-        result.positives = taken.map { ImagePoint(pixel: $0, width: map.width) }
-        result.negatives = minima.prefix(count).map { ImagePoint(pixel: $0, width: map.width) }
+        result.positives = taken.map { PixelPoint(pixel: $0, width: map.width) }
+        result.negatives = minima.prefix(count).map { PixelPoint(pixel: $0, width: map.width) }
         return result
     }
 }

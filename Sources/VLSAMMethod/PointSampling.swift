@@ -1,13 +1,6 @@
-/// A point prompt in original-image pixels: a pixel's centre is (x + 0.5, y + 0.5).
-public struct ImagePoint: Sendable, Equatable {
-    public var x: Float
-    public var y: Float
+import Geometry
 
-    public init(x: Float, y: Float) {
-        self.x = x
-        self.y = y
-    }
-
+extension PixelPoint {
     /// The centre of pixel `index` of a row-major map `width` pixels wide.
     init(pixel index: Int, width: Int) {
         self.init(x: Float(index % width) + 0.5, y: Float(index / width) + 0.5)
@@ -17,8 +10,8 @@ public struct ImagePoint: Sendable, Equatable {
 /// The prompts drawn from one object's map, with what a check or a report needs to know about
 /// how they were found.
 public struct SampledPoints: Sendable, Equatable {
-    public var positives: [ImagePoint] = []
-    public var negatives: [ImagePoint] = []
+    public var positives: [PixelPoint] = []
+    public var negatives: [PixelPoint] = []
     /// False when no pixel reached the threshold: the object is reported as not localised (or,
     /// in refinement, the kept mask met no candidate and refinement stops).
     public var localised = false
@@ -76,8 +69,8 @@ public struct PointSampler: Sendable {
             (inside: peak(p, runs: components, width: map.width) { $0 == area },
              outside: peak(p, runs: components, width: map.width) { $0 != area })
         }
-        result.positives = best.inside.map { [ImagePoint(pixel: $0, width: map.width)] } ?? []
-        result.negatives = best.outside.map { [ImagePoint(pixel: $0, width: map.width)] } ?? []
+        result.positives = best.inside.map { [PixelPoint(pixel: $0, width: map.width)] } ?? []
+        result.negatives = best.outside.map { [PixelPoint(pixel: $0, width: map.width)] } ?? []
         return result
     }
 }

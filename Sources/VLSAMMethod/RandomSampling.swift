@@ -1,4 +1,5 @@
 import Foundation
+import Geometry
 
 extension PointSampler {
     /// Up to k positives drawn with probability ∝ P inside the largest candidate component and up
@@ -16,8 +17,8 @@ extension PointSampler {
         let positives = Self.draw(count, from: inside.indices.lazy.filter { inside[$0] },
                                   weight: { Double(max(map.values[$0], 0)) }, &generator)
         let negatives = Self.draw(count, from: inside.indices.lazy.filter { !inside[$0] }, weight: { _ in 1 }, &generator)
-        result.positives = positives.map { ImagePoint(pixel: $0, width: map.width) }
-        result.negatives = negatives.map { ImagePoint(pixel: $0, width: map.width) }
+        result.positives = positives.map { PixelPoint(pixel: $0, width: map.width) }
+        result.negatives = negatives.map { PixelPoint(pixel: $0, width: map.width) }
         return result
     }
 

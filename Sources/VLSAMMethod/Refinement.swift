@@ -1,3 +1,5 @@
+import Geometry
+
 /// One step of iterative refinement (§9), given the prompt map P and the mask m kept by the
 /// previous iteration, plus the mask geometry the driver needs.
 public enum Refinement {
@@ -15,21 +17,21 @@ public enum Refinement {
         }
         map.values.withUnsafeBufferPointer { p in
             if let positive = peak(p, runs: components, width: map.width, include: { $0 == area }) {
-                result.positives = [ImagePoint(pixel: positive, width: map.width)]
+                result.positives = [PixelPoint(pixel: positive, width: map.width)]
             }
             var best: Int?, bestValue = -Float.infinity
             for i in 0..<p.count where mask[i] == 0 && p[i] >= threshold && (best == nil || p[i] > bestValue) {
                 best = i
                 bestValue = p[i]
             }
-            result.negatives = best.map { [ImagePoint(pixel: $0, width: map.width)] } ?? []
+            result.negatives = best.map { [PixelPoint(pixel: $0, width: map.width)] } ?? []
         }
         return result
     }
 
-    /// The smallest box holding every set pixel, (x0, y0, x1, y1) with x1, y1 exclusive, for a box
-    /// prompt; nil for an empty mask.
-    public static func boundingBox(of mask: [UInt8], height: Int, width: Int) -> (x0: Int, y0: Int, x1: Int, y1: Int)? {
+    /// The smallest box holding every set pixel, for a box prompt: its edges are pixel edges, so x1
+    /// and y1 are one past the last set column and row. Nil for an empty mask.
+    public static func boundingBox(of mask: [UInt8], height: Int, width: Int) -> PixelBox? {
         precondition(mask.count == height * width, "Refinement: a mask of \(mask.count) pixels for \(height) × \(width)")
         var x0 = width, y0 = height, x1 = 0, y1 = 0
         for y in 0..<height {
@@ -40,7 +42,7 @@ public enum Refinement {
             y0 = min(y0, y)
             y1 = y + 1
         }
-        return y1 > 0 ? (x0, y0, x1, y1) : nil
+        return y1 > 0 ? PixelBox(x0: Float(x0), y0: Float(y0), x1: Float(x1), y1: Float(y1)) : nil
     }
 
     /// |a ∩ b| / |a ∪ b|; two empty masks count as identical (1).

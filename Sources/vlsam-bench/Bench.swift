@@ -2,6 +2,7 @@ import ArgumentParser
 import CBLAS
 import Checkpoints
 import Foundation
+import Geometry
 import Imaging
 import SAMModels
 import TensorMath
@@ -97,7 +98,7 @@ struct Bench: ParsableCommand {
         let preparation = measure { prepared = model.prepare(embedding: embedding, geometry: geometry) }
         print(String(format: "decoder preparation (once per image): %.1f ms", 1000 * preparation.wall))
         let promptSets = (0..<max(prompts, 1)).map { i in
-            PromptSet(points: [SIMD2(Float(100 + (i * 137) % (photo.width - 200)), Float(100 + (i * 71) % (photo.height - 200)))],
+            PromptSet(points: [PixelPoint(x: Float(100 + (i * 137) % (photo.width - 200)), y: Float(100 + (i * 71) % (photo.height - 200)))],
                       labels: [1])
         }
         var predictions: [(wall: Double, cpu: Double)] = [], decodes: [Double] = []

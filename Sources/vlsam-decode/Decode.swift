@@ -1,6 +1,7 @@
 import ArgumentParser
 import Artifacts
 import Foundation
+import Geometry
 import Pipeline
 import StageCommandLine
 import TensorMath
@@ -70,7 +71,7 @@ struct Decode: ParsableCommand {
         shared.apply()
         try runStage("vlsam-decode") {
             let stage = try DecodeStage(checkpoint: checkpoint)
-            let sets: [PromptsArtifact.PromptSet]
+            let sets: [PromptSet]
             let source: String
             var iteration: Int?
             if let prompts {
@@ -93,8 +94,8 @@ struct Decode: ParsableCommand {
         }
     }
 
-    func commandLineSet() throws -> PromptsArtifact.PromptSet {
-        var set = PromptsArtifact.PromptSet(name: "")
+    func commandLineSet() throws -> PromptSet {
+        var set = PromptSet(name: "")
         if centerPoint {
             let size = try EmbeddingArtifact.read(from: embedding).originalSize
             set.points.append(.init(x: Float(size.width) / 2, y: Float(size.height) / 2))

@@ -1,12 +1,9 @@
 import Artifacts
 import Foundation
+import Geometry
 import TensorMath
 import TestSupport
 import XCTest
-
-private typealias PromptSet = PromptsArtifact.PromptSet
-private typealias Point = PromptsArtifact.Point
-private typealias Box = PromptsArtifact.Box
 
 /// A deterministic pattern, so round trips compare real values.
 private func pattern(_ shape: [Int], scale: Float = 1) -> Tensor {
@@ -30,9 +27,9 @@ private func sampleEmbedding() -> EmbeddingArtifact {
 
 private func samplePrompts() -> PromptsArtifact {
     PromptsArtifact(provenance: provenance, originalSize: ImageSize(height: 1200, width: 1800), sets: [
-        PromptSet(name: "truck", points: [Point(x: 500, y: 375), Point(x: 1125.5, y: 625.25)], labels: [1, 0]),
-        PromptSet(name: "", box: Box(x0: 75, y0: 275, x1: 1725, y1: 850)),
-        PromptSet(name: "wheel", points: [Point(x: 0, y: 1199)], labels: [1], box: Box(x0: 10, y0: 20, x1: 30, y1: 40),
+        PromptSet(name: "truck", points: [PixelPoint(x: 500, y: 375), PixelPoint(x: 1125.5, y: 625.25)], labels: [1, 0]),
+        PromptSet(name: "", box: PixelBox(x0: 75, y0: 275, x1: 1725, y1: 850)),
+        PromptSet(name: "wheel", points: [PixelPoint(x: 0, y: 1199)], labels: [1], box: PixelBox(x0: 10, y0: 20, x1: 30, y1: 40),
                   maskInput: pattern([256, 256], scale: 20)),
         PromptSet(name: "nothing yet"),
     ])
@@ -245,7 +242,7 @@ final class ArtifactSchemaTests: XCTestCase {
             try PromptsArtifact.read(from: shape)
         }
         let reversed = PromptsArtifact(provenance: provenance, originalSize: ImageSize(height: 9, width: 9),
-                                       sets: [PromptSet(box: Box(x0: 5, y0: 0, x1: 1, y1: 4))])
+                                       sets: [PromptSet(box: PixelBox(x0: 5, y0: 0, x1: 1, y1: 4))])
         assertArtifactError(.invalidValue, file: directory + "/reversed.h5", containing: ["x1 < x0"]) {
             try reversed.write(to: directory + "/reversed.h5")
         }

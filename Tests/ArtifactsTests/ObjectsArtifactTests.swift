@@ -1,5 +1,6 @@
 import Artifacts
 import Foundation
+import Geometry
 import TensorMath
 import TestSupport
 import XCTest

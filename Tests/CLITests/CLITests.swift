@@ -1,5 +1,6 @@
 import Artifacts
 import Foundation
+import Geometry
 import Pipeline
 import TensorMath
 import TestSupport

@@ -1,4 +1,5 @@
 import Artifacts
+import Geometry
 import Imaging
 import SAMModels
 import TensorMath
@@ -40,7 +41,7 @@ final class EfficientSAMParityTests: XCTestCase {
         let points = try r.points("cases/\(name)/points_xy")
         let labels = try r.readInt32("cases/\(name)/labels").values
         if labels == [2, 3] {
-            return PromptSet(box: SIMD4(points[0].x, points[0].y, points[1].x, points[1].y))
+            return PromptSet(box: PixelBox(x0: points[0].x, y0: points[0].y, x1: points[1].x, y1: points[1].y))
         }
         return PromptSet(points: points, labels: labels)
     }
@@ -96,7 +97,7 @@ final class EfficientSAMParityTests: XCTestCase {
         XCTAssertLessThanOrEqual(mask.indices.filter { mask[$0] != refMask[$0] }.count, 8, "mask_best, inside the band too")
         // The decoded best mask agrees with the IoU argmax of the end-to-end prediction.
         let prediction = f.model.predict(embedding: f.embedding, geometry: f.geometry,
-                                         prompt: PromptSet(points: [SIMD2(500, 375)], labels: [1]), multimask: true)
+                                         prompt: PromptSet(points: [PixelPoint(x: 500, y: 375)], labels: [1]), multimask: true)
         XCTAssertEqual(prediction.iouPredictions.indices.max { prediction.iouPredictions[$0] < prediction.iouPredictions[$1] }, best)
     }
 }

@@ -1,4 +1,5 @@
 import Artifacts
+import Geometry
 import Imaging
 import SAMModels
 import TensorMath
@@ -17,9 +18,9 @@ extension HDF5File {
         return RGBImage(width: shape[1], height: shape[0], pixels: values)
     }
 
-    func points(_ dataset: String) throws -> [SIMD2<Float>] {
+    func points(_ dataset: String) throws -> [PixelPoint] {
         let t = try readTensor(dataset)
-        return (0..<(t.count / 2)).map { SIMD2(t.data[2 * $0], t.data[2 * $0 + 1]) }
+        return (0..<(t.count / 2)).map { PixelPoint(x: t.data[2 * $0], y: t.data[2 * $0 + 1]) }
     }
 }
 

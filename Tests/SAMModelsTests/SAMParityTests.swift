@@ -1,4 +1,5 @@
 import Artifacts
+import Geometry
 import Imaging
 import SAMModels
 import TensorMath
@@ -25,10 +26,10 @@ final class SAMParityTests: XCTestCase {
         }
         if r.exists("cases/\(name)/box_xyxy") {
             let b = try r.readTensor("cases/\(name)/box_xyxy").data
-            set.box = SIMD4(b[0], b[1], b[2], b[3])
+            set.box = PixelBox(x0: b[0], y0: b[1], x1: b[2], y1: b[3])
         }
         if r.exists("cases/\(name)/mask_input") {
-            set.maskInput = try r.readTensor("cases/\(name)/mask_input")
+            set.maskInput = try r.readTensor("cases/\(name)/mask_input").reshaped(PromptSet.maskInputShape)
         }
         return set
     }

@@ -1,6 +1,7 @@
 import Artifacts
 import Checkpoints
 import Foundation
+import Geometry
 import Imaging
 import TensorMath
 import TestSupport
@@ -248,8 +249,8 @@ final class ImageProcessorTests: XCTestCase {
     func testPortraitFollowsTheRules() throws {
         let pixels = (0..<1200 * 1800 * 3).map { UInt8(truncatingIfNeeded: $0 / 3 % 1200 + $0 / 3600) }
         let processed = try Idefics3ImageProcessor().process(RGBImage(width: 1200, height: 1800, pixels: pixels))
-        XCTAssertEqual(processed.resizedSize, ImageDimensions(width: 1366, height: 2048))
-        XCTAssertEqual(processed.resizedForEncoderSize, ImageDimensions(width: 1536, height: 2048))
+        XCTAssertEqual(processed.resizedSize, ImageSize(height: 2048, width: 1366))
+        XCTAssertEqual(processed.resizedForEncoderSize, ImageSize(height: 2048, width: 1536))
         XCTAssertEqual(processed.rows, 4)
         XCTAssertEqual(processed.cols, 3)
         XCTAssertEqual(processed.tiles.shape, [13, 3, 512, 512])
@@ -260,7 +261,7 @@ final class ImageProcessorTests: XCTestCase {
         let single = try Idefics3ImageProcessor(doImageSplitting: false).process(RGBImage(width: 1200, height: 1800, pixels: pixels))
         XCTAssertEqual(single.tiles.shape, [1, 3, 512, 512])
         XCTAssertEqual(single.rows, 0)
-        XCTAssertEqual(single.resizedSize, ImageDimensions(width: 1366, height: 2048))
+        XCTAssertEqual(single.resizedSize, ImageSize(height: 2048, width: 1366))
         XCTAssertNil(single.resizedForEncoderSize)
     }
 
@@ -270,19 +271,19 @@ final class ImageProcessorTests: XCTestCase {
     /// split, one frame, rows = cols = 0.
     func testSmallAndSquareImagesFollowTheRules() throws {
         let processor = Idefics3ImageProcessor()
-        let small = ImageDimensions(width: 300, height: 200)
-        XCTAssertEqual(processor.resizedSize(for: small), ImageDimensions(width: 2048, height: 1366))
-        XCTAssertEqual(processor.encoderSize(for: ImageDimensions(width: 2048, height: 1366)),
-                       ImageDimensions(width: 2048, height: 1536))
-        XCTAssertEqual(processor.resizedSize(for: ImageDimensions(width: 100, height: 100)),
-                       ImageDimensions(width: 2048, height: 2048))
-        XCTAssertEqual(processor.encoderSize(for: ImageDimensions(width: 2048, height: 2048)),
-                       ImageDimensions(width: 2048, height: 2048))
+        let small = ImageSize(height: 200, width: 300)
+        XCTAssertEqual(processor.resizedSize(for: small), ImageSize(height: 1366, width: 2048))
+        XCTAssertEqual(processor.encoderSize(for: ImageSize(height: 1366, width: 2048)),
+                       ImageSize(height: 1536, width: 2048))
+        XCTAssertEqual(processor.resizedSize(for: ImageSize(height: 100, width: 100)),
+                       ImageSize(height: 2048, width: 2048))
+        XCTAssertEqual(processor.encoderSize(for: ImageSize(height: 2048, width: 2048)),
+                       ImageSize(height: 2048, width: 2048))
 
         let pixels = (0..<300 * 200 * 3).map { UInt8(truncatingIfNeeded: $0 * 7) }
         let processed = try Idefics3ImageProcessor(longestEdge: 512).process(RGBImage(width: 300, height: 200, pixels: pixels))
-        XCTAssertEqual(processed.resizedSize, ImageDimensions(width: 512, height: 342))
-        XCTAssertEqual(processed.resizedForEncoderSize, ImageDimensions(width: 512, height: 512))
+        XCTAssertEqual(processed.resizedSize, ImageSize(height: 342, width: 512))
+        XCTAssertEqual(processed.resizedForEncoderSize, ImageSize(height: 512, width: 512))
         XCTAssertEqual(processed.rows, 0)
         XCTAssertEqual(processed.cols, 0)
         XCTAssertEqual(processed.tiles.shape, [1, 3, 512, 512])
@@ -295,9 +296,9 @@ final class ImageProcessorTests: XCTestCase {
     /// 4096 x int(4096 · 3334/5000) = int(2731.21) = 2731 (no even rounding after the cap).
     func testLongestEdgeIsCappedAt4096() {
         let processor = Idefics3ImageProcessor(longestEdge: 5000)
-        XCTAssertEqual(processor.resizedSize(for: ImageDimensions(width: 1800, height: 1200)),
-                       ImageDimensions(width: 4096, height: 2731))
-        XCTAssertEqual(processor.resizedSize(for: ImageDimensions(width: 1200, height: 1800)),
-                       ImageDimensions(width: 2731, height: 4096))
+        XCTAssertEqual(processor.resizedSize(for: ImageSize(height: 1200, width: 1800)),
+                       ImageSize(height: 2731, width: 4096))
+        XCTAssertEqual(processor.resizedSize(for: ImageSize(height: 1800, width: 1200)),
+                       ImageSize(height: 4096, width: 2731))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Geometry
 import TestSupport
 import VLSAMMethod
 import XCTest
@@ -23,7 +24,7 @@ final class COCOMaskMapTests: XCTestCase {
             let raw = zip(bigDensity, smallDensity).map { 0.8 * Float($0) / Float(side * side) + Float($1) / Float(side * side) }
             let top = raw.max()!
             let map = AttentionMap(height: pair.height, width: pair.width, values: raw.map { $0 / top })
-            func inside(_ mask: [Bool], _ point: ImagePoint) -> Bool { mask[Int(point.y) * pair.width + Int(point.x)] }
+            func inside(_ mask: [Bool], _ point: PixelPoint) -> Bool { mask[Int(point.y) * pair.width + Int(point.x)] }
 
             let points = PointSampler().sample(map)
             XCTAssertEqual(points.positives.count, 1, what)

@@ -1,3 +1,4 @@
+import Geometry
 import VLSAMMethod
 import XCTest
 
@@ -64,7 +65,7 @@ final class KMeansAndRandomSamplingTests: XCTestCase {
         for i in 0..<100 { m.values[i] = 0.5 }
         m[0, 0] = 1
         let wins = (0..<2000 as Range<UInt64>).filter { seed in
-            PointSampler(strategy: .random, count: 1, seed: seed).sample(m).positives == [ImagePoint(x: 0.5, y: 0.5)]
+            PointSampler(strategy: .random, count: 1, seed: seed).sample(m).positives == [PixelPoint(x: 0.5, y: 0.5)]
         }.count
         XCTAssertGreaterThan(wins, 15)
         XCTAssertLessThan(wins, 70)

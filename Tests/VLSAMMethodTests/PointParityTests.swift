@@ -1,4 +1,5 @@
 import Artifacts
+import Geometry
 import VLSAMMethod
 import XCTest
 
@@ -88,7 +89,7 @@ final class PointParityTests: XCTestCase {
     /// another pixel is accepted when our P there is within 1e-4 of the reference's value. (The
     /// README's second condition, that the pixel lie in the same region, holds by construction:
     /// the sampler only ever picks from that region.)
-    private func checkDecision(_ mine: ImagePoint?, _ reference: ImagePoint?, value: Double, margin: Double,
+    private func checkDecision(_ mine: PixelPoint?, _ reference: PixelPoint?, value: Double, margin: Double,
                                map: AttentionMap, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(mine != nil, reference != nil, "\(what): present \(mine != nil), reference \(reference != nil)", file: file, line: line)
         guard let mine, let reference else { return }
@@ -102,7 +103,7 @@ final class PointParityTests: XCTestCase {
     /// A local-maxima slot by the README's rules: the same pixel, or a 1-pixel shift where the
     /// extremum test itself was close (neighbour margin < 1e-4), or the runner-up where the
     /// greedy order was close (value − runner-up < 1e-4); always with P within 1e-4 of the value.
-    private func checkExtremum(_ mine: ImagePoint, _ reference: ImagePoint?, value: Double, runnerUp: Double, neighbourMargin: Double,
+    private func checkExtremum(_ mine: PixelPoint, _ reference: PixelPoint?, value: Double, runnerUp: Double, neighbourMargin: Double,
                                map: AttentionMap, _ what: String) {
         guard let reference else { return XCTFail("\(what): reference has no point in this slot") }
         let mineValue = Double(map[Int(mine.y), Int(mine.x)])
@@ -138,8 +139,8 @@ private struct Reference {
     func int(_ dataset: String, _ index: Int) throws -> Int { Int(try double(dataset, index)) }
 
     /// The index-th (x, y) pair; nil where the reference marks it absent (NaN).
-    func point(_ dataset: String, _ index: Int) throws -> ImagePoint? {
+    func point(_ dataset: String, _ index: Int) throws -> PixelPoint? {
         let (x, y) = (try double(dataset, 2 * index), try double(dataset, 2 * index + 1))
-        return x.isNaN || y.isNaN ? nil : ImagePoint(x: Float(x), y: Float(y))
+        return x.isNaN || y.isNaN ? nil : PixelPoint(x: Float(x), y: Float(y))
     }
 }

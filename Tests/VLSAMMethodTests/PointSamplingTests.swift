@@ -1,3 +1,4 @@
+import Geometry
 import VLSAMMethod
 import XCTest
 
@@ -22,8 +23,8 @@ final class PointSamplingTests: XCTestCase {
     func testLargestComponentGivesThePositiveAndTheStrongerOneTheNegative() {
         let points = vlSAM.sample(twoBlobs)
         XCTAssertTrue(points.localised)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 5.5, y: 4.5)])
-        XCTAssertEqual(points.negatives, [ImagePoint(x: 21.5, y: 13.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 5.5, y: 4.5)])
+        XCTAssertEqual(points.negatives, [PixelPoint(x: 21.5, y: 13.5)])
         XCTAssertEqual(points.components, 2)
         XCTAssertEqual(points.positiveAreaPixels, 48)
         XCTAssertEqual(points.candidatePixels, 57)
@@ -34,8 +35,8 @@ final class PointSamplingTests: XCTestCase {
         // (one plateau, first pixel (2, 2)); the small blob is all peak neighbourhood. The distance
         // rule (min side / 20 = 1 pixel) removes nothing. Minima: the zero background, one plateau.
         let points = localMaxima.sample(twoBlobs)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 21.5, y: 13.5), ImagePoint(x: 5.5, y: 4.5), ImagePoint(x: 2.5, y: 2.5)])
-        XCTAssertEqual(points.negatives, [ImagePoint(x: 0.5, y: 0.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 21.5, y: 13.5), PixelPoint(x: 5.5, y: 4.5), PixelPoint(x: 2.5, y: 2.5)])
+        XCTAssertEqual(points.negatives, [PixelPoint(x: 0.5, y: 0.5)])
         XCTAssertEqual(points.maximaFound, 3)
         XCTAssertEqual(points.minimaFound, 1)
     }
@@ -46,7 +47,7 @@ final class PointSamplingTests: XCTestCase {
         var m = AttentionMap(zerosHeight: 10, width: 10)
         m[0, 0] = 1; m[0, 4] = 0.9; m[0, 9] = 0.8
         let points = PointSampler(strategy: .localMaxima, minDistance: 5).sample(m)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 0.5, y: 0.5), ImagePoint(x: 9.5, y: 0.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 0.5, y: 0.5), PixelPoint(x: 9.5, y: 0.5)])
         XCTAssertEqual(points.maximaFound, 3)
     }
 
@@ -55,21 +56,21 @@ final class PointSamplingTests: XCTestCase {
         // 3–4, cols 0–1) on row 3, so Y is the positive area although X comes first column-major.
         let m = map(6, 8) { y, x in (1..<3).contains(y) && (5..<7).contains(x) || (3..<5).contains(y) && (0..<2).contains(x) ? 0.6 : 0 }
         let points = vlSAM.sample(m)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 5.5, y: 1.5)])
-        XCTAssertEqual(points.negatives, [ImagePoint(x: 0.5, y: 3.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 5.5, y: 1.5)])
+        XCTAssertEqual(points.negatives, [PixelPoint(x: 0.5, y: 3.5)])
         XCTAssertEqual(points.positiveAreaPixels, 4)
-        XCTAssertEqual(localMaxima.sample(m).positives, [ImagePoint(x: 5.5, y: 1.5), ImagePoint(x: 0.5, y: 3.5)])
+        XCTAssertEqual(localMaxima.sample(m).positives, [PixelPoint(x: 5.5, y: 1.5), PixelPoint(x: 0.5, y: 3.5)])
     }
 
     func testConstantMaps() {
         let high = map(5, 4) { _, _ in 0.7 }
         let points = vlSAM.sample(high)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 0.5, y: 0.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 0.5, y: 0.5)])
         XCTAssertEqual(points.negatives, [])
         XCTAssertEqual(points.components, 1)
         XCTAssertEqual(points.positiveAreaPixels, 20)
         let plateau = localMaxima.sample(high)
-        XCTAssertEqual(plateau.positives, [ImagePoint(x: 0.5, y: 0.5)])
+        XCTAssertEqual(plateau.positives, [PixelPoint(x: 0.5, y: 0.5)])
         XCTAssertEqual(plateau.negatives, [])
 
         // Below tau everywhere: nothing, even though the whole map is one local-minimum plateau.
@@ -96,16 +97,16 @@ final class PointSamplingTests: XCTestCase {
         // P falls by 0.05 per step of Manhattan distance from the bottom-right corner (9, 11):
         // the corner is the only local maximum, the opposite corner (P = 0) the only minimum.
         let m = map(10, 12) { y, x in 1 - 0.05 * Float((9 - y) + (11 - x)) }
-        XCTAssertEqual(vlSAM.sample(m).positives, [ImagePoint(x: 11.5, y: 9.5)])
+        XCTAssertEqual(vlSAM.sample(m).positives, [PixelPoint(x: 11.5, y: 9.5)])
         XCTAssertEqual(vlSAM.sample(m).negatives, [])
         let extrema = localMaxima.sample(m)
-        XCTAssertEqual(extrema.positives, [ImagePoint(x: 11.5, y: 9.5)])
-        XCTAssertEqual(extrema.negatives, [ImagePoint(x: 0.5, y: 0.5)])
+        XCTAssertEqual(extrema.positives, [PixelPoint(x: 11.5, y: 9.5)])
+        XCTAssertEqual(extrema.negatives, [PixelPoint(x: 0.5, y: 0.5)])
     }
 
     func testSinglePixelImage() {
         for sampler in [vlSAM, localMaxima] {
-            XCTAssertEqual(sampler.sample(map(1, 1) { _, _ in 0.8 }).positives, [ImagePoint(x: 0.5, y: 0.5)])
+            XCTAssertEqual(sampler.sample(map(1, 1) { _, _ in 0.8 }).positives, [PixelPoint(x: 0.5, y: 0.5)])
             XCTAssertEqual(sampler.sample(map(1, 1) { _, _ in 0.8 }).negatives, [])
             XCTAssertFalse(sampler.sample(map(1, 1) { _, _ in 0.2 }).localised)
         }
@@ -115,7 +116,7 @@ final class PointSamplingTests: XCTestCase {
         let m = map(3, 5) { y, x in y == 1 && x == 3 ? 0.5 : 0.1 }
         let points = vlSAM.sample(m)
         XCTAssertEqual(points.candidatePixels, 1)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 3.5, y: 1.5)])
-        XCTAssertEqual(localMaxima.sample(m).positives, [ImagePoint(x: 3.5, y: 1.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 3.5, y: 1.5)])
+        XCTAssertEqual(localMaxima.sample(m).positives, [PixelPoint(x: 3.5, y: 1.5)])
     }
 }

@@ -1,3 +1,4 @@
+import Geometry
 import VLSAMMethod
 import XCTest
 
@@ -21,8 +22,8 @@ final class RefinementTests: XCTestCase {
         // component, cut off by m.
         let points = Refinement.points(bar, keptMask: mask(0..<10, 0..<6))
         XCTAssertTrue(points.localised)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 5.5, y: 3.5)])
-        XCTAssertEqual(points.negatives, [ImagePoint(x: 10.5, y: 3.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 5.5, y: 3.5)])
+        XCTAssertEqual(points.negatives, [PixelPoint(x: 10.5, y: 3.5)])
         XCTAssertEqual(points.components, 1)
         XCTAssertEqual(points.positiveAreaPixels, 15)
         XCTAssertEqual(points.candidatePixels, 15)
@@ -35,8 +36,8 @@ final class RefinementTests: XCTestCase {
         let points = Refinement.points(bar, keptMask: kept)
         XCTAssertEqual(points.components, 2)
         XCTAssertEqual(points.positiveAreaPixels, 18)
-        XCTAssertEqual(points.positives, [ImagePoint(x: 10.5, y: 3.5)])
-        XCTAssertEqual(points.negatives, [ImagePoint(x: 4.5, y: 3.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 10.5, y: 3.5)])
+        XCTAssertEqual(points.negatives, [PixelPoint(x: 4.5, y: 3.5)])
     }
 
     func testMaskMissingEveryCandidateStops() {
@@ -47,14 +48,14 @@ final class RefinementTests: XCTestCase {
 
     func testNoCandidateOutsideTheMaskMeansNoNegative() {
         let points = Refinement.points(bar, keptMask: mask(2..<7, 0..<12))
-        XCTAssertEqual(points.positives, [ImagePoint(x: 10.5, y: 3.5)])
+        XCTAssertEqual(points.positives, [PixelPoint(x: 10.5, y: 3.5)])
         XCTAssertEqual(points.negatives, [])
     }
 
     func testBoundingBoxAndIoU() {
         let a = mask(2..<5, 3..<9)  // 18 pixels
         let box = Refinement.boundingBox(of: a, height: 10, width: 12)
-        XCTAssertEqual(box.map { [$0.x0, $0.y0, $0.x1, $0.y1] }, [3, 2, 9, 5])
+        XCTAssertEqual(box, PixelBox(x0: 3, y0: 2, x1: 9, y1: 5))
         XCTAssertNil(Refinement.boundingBox(of: mask(0..<0, 0..<0), height: 10, width: 12))
         let b = mask(3..<5, 3..<9)  // 12 pixels, all inside a
         XCTAssertEqual(Refinement.iou(a, b), 12.0 / 18.0)
@@ -68,7 +69,7 @@ final class RefinementTests: XCTestCase {
         for name in ["/refinement_mask", "/refinement_mask_bottom"] {
             let mask = try file.readUInt8(name)
             let box = try XCTUnwrap(Refinement.boundingBox(of: mask.values, height: mask.shape[0], width: mask.shape[1]))
-            XCTAssertEqual([box.x0, box.y0, box.x1, box.y1], try file.attributeInts("rect_xyxy", at: name), name)
+            XCTAssertEqual([box.x0, box.y0, box.x1, box.y1].map { Int($0) }, try file.attributeInts("rect_xyxy", at: name), name)
         }
     }
 }
