@@ -96,4 +96,4 @@ clean: ## remove build products and unfinished downloads (keeps weights/ and dow
 	rm -f weights/*.part weights/*/*.part downloads/smollm2/*.part
 
 # Batch pipeline
-include pipelines/sam.mk
+include pipelines/vlsam.mk

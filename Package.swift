@@ -90,7 +90,7 @@ let package = Package(
         ]),
         // Benchmarks live outside the test suite.
         .executableTarget(name: "vlsam-bench", dependencies: [
-            "SAMModels", "VLMModels", "Tokenizers", "Artifacts", "Imaging", "Checkpoints", "TensorMath",
+            "SAMModels", "VLMModels", "Pipeline", "Tokenizers", "Artifacts", "Imaging", "Checkpoints", "TensorMath",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 

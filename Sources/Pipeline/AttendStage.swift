@@ -119,7 +119,7 @@ public struct AttendStage {
         for (k, object) in artifact.objects.enumerated() {
             let map = promptMap(artifact, object: k)
             let picture = heatMapOverlay(photo, values: map.values)
-            try writePNG(picture, to: pngPath(directory, output, k, object.name, suffix: "attention"))
+            try writePNG(picture, to: pngPath(directory, output, k, object.name))
         }
     }
 }
@@ -131,9 +131,9 @@ public func promptMap(_ artifact: AttentionArtifact, object k: Int) -> Attention
                               outputHeight: artifact.originalSize.height, outputWidth: artifact.originalSize.width).apply(grid)
 }
 
-/// `DIR/<output stem>_<k>_<name>_<suffix>.png`, the name made file-safe.
-func pngPath(_ directory: String, _ output: String, _ k: Int, _ name: String, suffix: String) -> String {
+/// `DIR/<output stem>_<k>_<name>.png`, the name made file-safe.
+func pngPath(_ directory: String, _ output: String, _ k: Int, _ name: String) -> String {
     let stem = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
     let safe = String(name.map { $0.isLetter || $0.isNumber ? $0 : "-" })
-    return (directory as NSString).appendingPathComponent("\(stem)_\(k)_\(safe)_\(suffix).png")
+    return (directory as NSString).appendingPathComponent("\(stem)_\(k)_\(safe).png")
 }

@@ -27,6 +27,10 @@ public struct ListStage {
         bundle = try SmolVLMBundle(directory: modelDirectory)
     }
 
+    public init(bundle: SmolVLMBundle) {
+        self.bundle = bundle
+    }
+
     /// Lists the objects of one photo and writes the artifact atomically.
     @discardableResult
     public func run(image imagePath: String, output: String, options: Options,

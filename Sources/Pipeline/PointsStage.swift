@@ -88,7 +88,7 @@ public struct PointsStage {
                 var image = heatMapOverlay(photo, values: picture.map)
                 for point in picture.points.negatives { drawMarker(on: &image, x: point.x, y: point.y, radius: radius, colour: SIMD3(230, 30, 30)) }
                 for point in picture.points.positives { drawMarker(on: &image, x: point.x, y: point.y, radius: radius, colour: SIMD3(20, 210, 60)) }
-                try writePNG(image, to: pngPath(pngDirectory, output, k, sets[k].name, suffix: "points"))
+                try writePNG(image, to: pngPath(pngDirectory, output, k, sets[k].name))
             }
         }
         return artifact

@@ -89,8 +89,8 @@ final class AttendPointsCLITests: XCTestCase {
         let attention = dir + "/a.h5", prompts0 = dir + "/p0.h5"
         try succeed("vlsam-attend", ["--model", b.vlm, "--objects", objects, "--output", attention, "--png-dir", dir + "/png"])
         try succeed("vlsam-points", ["--attention", attention, "--output", prompts0, "--png-dir", dir + "/png"])
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/png/a_1_fire-hydrant_attention.png"))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/png/p0_3_tire_points.png"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/png/a_1_fire-hydrant.png"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/png/p0_3_tire.png"))
 
         for (family, checkpoint) in [("sam", b.sam), ("efficientsam", b.efficientSAM)] {
             let embedding = dir + "/\(family).embedding.h5", masks0 = dir + "/\(family).m0.h5"

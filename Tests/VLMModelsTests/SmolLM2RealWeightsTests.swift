@@ -35,9 +35,7 @@ final class SmolLM2RealWeightsTests: XCTestCase {
             let hidden = model.decoder.forward(model.decoder.embed(ids), cache: cache)
             let logits = model.decoder.logits(hidden[ids.count - 1])
             let refLogits = try reference.readTensor("\(group)/logits_last")
-            var worst: Float = 0
-            for i in logits.indices { worst = max(worst, abs(logits[i] - refLogits.data[i])) }
-            XCTAssertLessThanOrEqual(worst, 1e-4, "\(prompt): max |logit diff| \(worst)")
+            assertClose(logits, refLogits.data, .absolute(1e-4), "\(prompt) logits_last")
             let top5 = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5)
             XCTAssertEqual(Array(top5), try reference.readInt64("\(group)/top5_ids").values.map(Int.init), prompt)
 

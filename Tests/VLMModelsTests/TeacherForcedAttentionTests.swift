@@ -27,13 +27,6 @@ final class TeacherForcedAttentionTests: XCTestCase {
         return out
     }
 
-    /// max|mine − ref| / max|ref|, infinite on NaN or a length mismatch (for the report only;
-    /// the assertions go through `assertClose`).
-    func relativeError(_ mine: [Float], _ reference: [Float]) -> Float {
-        guard mine.count == reference.count else { return .infinity }
-        return Tensor(shape: [mine.count], data: mine).relativeError(to: Tensor(shape: [reference.count], data: reference))
-    }
-
     /// vlsam-attention's q_post_rope and k_post_rope (transformers, float32, eager) for every
     /// position of x, in all three cases, from the stored connector output of smolvlm-tiny's
     /// bundle (the same pixels: the attention bundle checked its prompt q/k against it exactly).
@@ -72,8 +65,6 @@ final class TeacherForcedAttentionTests: XCTestCase {
                 let mineQ = headsFirst(layer.queries, tokens: layer.tokens, heads: c.heads, headDim: c.headDim)
                 let mineK = headsFirst(layer.keys, tokens: layer.tokens, heads: c.kvHeads, headDim: c.headDim)
                 let refQ = q[layer.layer].data, refK = k[layer.layer].data
-                print(String(format: "%@ layer %d: q relative error %.2e, k %.2e (T = %d)", group, layer.layer,
-                             relativeError(mineQ, refQ), relativeError(mineK, refK), t))
                 assertClose(mineQ, refQ, .relative(1e-5), "\(group) q_post_rope layer \(layer.layer)")
                 assertClose(mineK, refK, .relative(1e-5), "\(group) k_post_rope layer \(layer.layer)")
             }
