@@ -51,3 +51,23 @@ public func drawMarker(on image: inout RGBImage, x: Float, y: Float, radius: Flo
         }
     }
 }
+
+/// Paints the boundary of a row-major 0/1 mask of the image's size (mask pixels with a 4-neighbour
+/// outside it), three pixels wide so it shows at full resolution.
+public func drawOutline(on image: inout RGBImage, of mask: [UInt8], colour: SIMD3<UInt8>) {
+    precondition(mask.count == image.width * image.height, "drawOutline: a mask of \(mask.count) pixels for \(image.width)x\(image.height)")
+    let w = image.width, h = image.height
+    func inside(_ x: Int, _ y: Int) -> Bool { x >= 0 && y >= 0 && x < w && y < h && mask[y * w + x] != 0 }
+    for y in 0..<h {
+        for x in 0..<w where inside(x, y) && !(inside(x - 1, y) && inside(x + 1, y) && inside(x, y - 1) && inside(x, y + 1)) {
+            for py in max(0, y - 1)...min(h - 1, y + 1) {
+                for px in max(0, x - 1)...min(w - 1, x + 1) {
+                    let i = (py * w + px) * 3
+                    image.pixels[i] = colour.x
+                    image.pixels[i + 1] = colour.y
+                    image.pixels[i + 2] = colour.z
+                }
+            }
+        }
+    }
+}

@@ -9,11 +9,20 @@ import TensorMath
 /// Mask decoding: a `vlsam.embedding` artifact plus prompt sets → `vlsam.masks` artifact.
 /// The embedding is read once and shared by every prompt set (the SamPredictor pattern).
 public struct DecodeStage {
-    public struct Parameters: Codable {
-        public var multimask: Bool
-        public var prompts: String
-        public var promptSets: Int
-        public var stabilityOffset: Float
+    public struct Options: Codable, Equatable, Sendable {
+        /// Three candidate masks per prompt set instead of one.
+        public var multimask = false
+        /// SAM's stability score compares the masks thresholded at ±offset.
+        public var stabilityOffset: Float = 1
+        public init() {}
+    }
+
+    /// What the artifact's `parameters` record: the options and where the prompts came from.
+    struct Recorded: Codable {
+        var multimask: Bool
+        var prompts: String
+        var promptSets: Int
+        var stabilityOffset: Float
     }
 
     public let loaded: LoadedModel
@@ -38,7 +47,7 @@ public struct DecodeStage {
     /// - promptSource: where the prompts came from ("command line" or a prompts file), for provenance.
     @discardableResult
     public func run(embeddingPath: String, sets: [PromptSet], promptSource: String,
-                    refinementIteration: Int? = nil, multimask: Bool, output: String, pngDirectory: String? = nil,
+                    refinementIteration: Int? = nil, options: Options, output: String, pngDirectory: String? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> MasksArtifact {
         let embedding = try self.embedding(at: embeddingPath)
         let model = loaded.model
@@ -50,7 +59,6 @@ public struct DecodeStage {
 
         var masks: [UInt8] = [], logits: [Float] = [], iou: [Float] = [], stability: [Float] = []
         var setIndex: [Int32] = [], maskIndex: [Int32] = []
-        let stabilityOffset: Float = 1
         // What depends only on the image is prepared once and shared by every prompt set.
         let prepared = model.prepare(embedding: embedding.embedding, geometry: geometry)
         // Empty sets (objects whose attention had no candidate pixel) are skipped, not errors.
@@ -61,8 +69,8 @@ public struct DecodeStage {
         let chunk = 4 * computeThreads()
         for chunkStart in stride(from: 0, to: prompts.count, by: chunk) {
             let range = chunkStart ..< min(chunkStart + chunk, prompts.count)
-            let predictions = model.predict(prepared, prompts: Array(prompts[range]), multimask: multimask,
-                                            stabilityOffset: stabilityOffset)
+            let predictions = model.predict(prepared, prompts: Array(prompts[range]), multimask: options.multimask,
+                                            stabilityOffset: options.stabilityOffset)
             for (p, prediction) in zip(range, predictions) {
                 let s = decoded[p]
                 for (k, mask) in prediction.masks.enumerated() {
@@ -76,15 +84,15 @@ public struct DecodeStage {
             }
             progress?(range.upperBound, prompts.count)
         }
-        let parameters = Parameters(multimask: multimask, prompts: promptSource, promptSets: sets.count,
-                                    stabilityOffset: stabilityOffset)
+        let parameters = Recorded(multimask: options.multimask, prompts: promptSource, promptSets: sets.count,
+                                  stabilityOffset: options.stabilityOffset)
         let provenance = Provenance(
             producer: "vlsam-decode", modelName: model.name,
             checkpointPath: loaded.checkpointPath, checkpointSHA256: loaded.checkpointSHA256,
             sourceImage: embedding.provenance.sourceImage, sourceImageSHA256: embedding.provenance.sourceImageSHA256,
             parameters: try Provenance.json(parameters))
         let artifact = MasksArtifact(
-            provenance: provenance, originalSize: embedding.originalSize, multimask: multimask, maskThreshold: 0,
+            provenance: provenance, originalSize: embedding.originalSize, multimask: options.multimask, maskThreshold: 0,
             thresholdRule: model.thresholdRule, embeddingFile: embeddingPath,
             embeddingSHA256: try sha256Hex(ofFile: embeddingPath), masks: masks,
             lowresLogits: Tensor(shape: [iou.count, 256, 256], data: logits), iouPredictions: iou,

@@ -6,9 +6,10 @@ import SAMModels
 
 /// Image encoding: photo → `vlsam.embedding` artifact.
 public struct EncodeStage {
-    public struct Parameters: Codable {
-        public var resize: String
-        public var modelInputSize: Int
+    /// What the artifact's `parameters` record (encoding has no options of its own).
+    struct Recorded: Codable {
+        var resize: String
+        var modelInputSize: Int
     }
 
     public let loaded: LoadedModel
@@ -25,7 +26,7 @@ public struct EncodeStage {
         if embedding.hasNonFinite {
             throw StageError(imagePath, "the image embedding contains NaN or infinity (corrupt checkpoint \(loaded.checkpointPath)?)")
         }
-        let parameters = Parameters(resize: model.resizeDescription, modelInputSize: geometry.modelInputSize)
+        let parameters = Recorded(resize: model.resizeDescription, modelInputSize: geometry.modelInputSize)
         let provenance = Provenance(
             producer: "vlsam-encode", modelName: model.name,
             checkpointPath: loaded.checkpointPath, checkpointSHA256: loaded.checkpointSHA256,

@@ -26,8 +26,23 @@ public struct PointsStage {
 
     public init() {}
 
+    /// What a refinement step starts from: the previous iteration's masks artifact and, per
+    /// object, the mask it kept (nil for an object whose set was skipped).
+    struct PreviousMasks {
+        struct Kept {
+            let mask: [UInt8]
+            /// Its low-resolution logits, for checkpoints that take a mask input (SAM).
+            let logits: Tensor?
+        }
+
+        let path: String
+        let sha256: String
+        let iteration: Int
+        let kept: [Kept?]
+    }
+
     /// Samples every object's points and writes the prompts artifact atomically; optionally one
-    /// PNG per object with its map and points.
+    /// PNG per object with its map and points (and, refining, the outline of the kept mask).
     @discardableResult
     public func run(attention attentionPath: String, previousMasks masksPath: String? = nil, output: String,
                     options: Options, pngDirectory: String? = nil) throws -> PromptsArtifact {
@@ -35,7 +50,7 @@ public struct PointsStage {
             throw StageError("--threshold", "\(options.threshold) is outside (0, 1]")
         }
         let attention = try AttentionArtifact.read(from: attentionPath)
-        let previous = try masksPath.map { try keptMasks(at: $0, for: attention) }
+        let previous = try masksPath.map { try previousMasks(at: $0, for: attention) }
         let sampler = PointSampler(strategy: options.strategy, threshold: Float(options.threshold), count: options.points,
                                    seed: options.seed)
         let size = attention.originalSize
@@ -47,7 +62,7 @@ public struct PointsStage {
             let sampled: SampledPoints
             if let previous {
                 // An object without a kept mask (never localised, or refinement already stopped) stays empty.
-                let kept = previous[k]
+                let kept = previous.kept[k]
                 sampled = kept.map { Refinement.points(map, keptMask: $0.mask, threshold: sampler.threshold) } ?? SampledPoints()
                 if let kept, sampled.localised {
                     set.maskInput = kept.logits
@@ -66,8 +81,6 @@ public struct PointsStage {
             sets.append(set)
             if pngDirectory != nil { pictures.append((map.values, sampled)) }
         }
-        let masks = try previous.map { _ in (masksPath!, try sha256Hex(ofFile: masksPath!)) }
-        let iteration = try masks.map { (try MasksArtifact.read(from: $0.0).refinementIteration ?? 0) + 1 } ?? 0
         var parameters = options
         if options.strategy != .kmeans && options.strategy != .random { parameters.seed = 0 }
         let artifact = PromptsArtifact(
@@ -76,28 +89,37 @@ public struct PointsStage {
                                    sourceImageSHA256: attention.provenance.sourceImageSHA256,
                                    parameters: try Provenance.json(parameters)),
             originalSize: size, sets: sets,
-            origin: .init(refinementIteration: iteration, attentionFile: attentionPath,
+            origin: .init(refinementIteration: previous.map { $0.iteration + 1 } ?? 0, attentionFile: attentionPath,
                           attentionSHA256: try sha256Hex(ofFile: attentionPath),
-                          masksFile: masks?.0 ?? "", masksSHA256: masks?.1 ?? ""))
+                          masksFile: previous?.path ?? "", masksSHA256: previous?.sha256 ?? ""))
         try artifact.write(to: output)
         if let pngDirectory {
-            try FileManager.default.createDirectory(atPath: pngDirectory, withIntermediateDirectories: true)
-            let photo = try decodeImage(atPath: attention.provenance.sourceImage)
-            let radius = max(5, Float(min(size.height, size.width)) / 80)
-            for (k, picture) in pictures.enumerated() {
-                var image = heatMapOverlay(photo, values: picture.map)
-                for point in picture.points.negatives { drawMarker(on: &image, x: point.x, y: point.y, radius: radius, colour: SIMD3(230, 30, 30)) }
-                for point in picture.points.positives { drawMarker(on: &image, x: point.x, y: point.y, radius: radius, colour: SIMD3(20, 210, 60)) }
-                try writePNG(image, to: pngPath(pngDirectory, output, k, sets[k].name))
-            }
+            try writePictures(pictures, sets: sets, kept: previous?.kept, photo: attention.provenance.sourceImage,
+                              to: pngDirectory, stem: output)
         }
         return artifact
     }
 
-    /// The mask each object kept at the previous iteration (highest predicted IoU among its set's
-    /// masks) with its low-resolution logits when the checkpoint takes a mask input; nil for an
-    /// object whose set was skipped. The masks must belong to this attention's objects and image.
-    func keptMasks(at path: String, for attention: AttentionArtifact) throws -> [(mask: [UInt8], logits: Tensor?)?] {
+    /// Each object's map over the photo with its points: positives green, negatives red; when
+    /// refining, the kept mask's outline in white.
+    func writePictures(_ pictures: [(map: [Float], points: SampledPoints)], sets: [PromptSet], kept: [PreviousMasks.Kept?]?,
+                       photo path: String, to directory: String, stem output: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let photo = try decodeImage(atPath: path)
+        let radius = max(5, Float(min(photo.height, photo.width)) / 80)
+        for (k, picture) in pictures.enumerated() {
+            var image = heatMapOverlay(photo, values: picture.map)
+            if let mask = kept?[k]?.mask { drawOutline(on: &image, of: mask, colour: SIMD3(255, 255, 255)) }
+            for point in picture.points.negatives { drawMarker(on: &image, x: point.x, y: point.y, radius: radius, colour: SIMD3(230, 30, 30)) }
+            for point in picture.points.positives { drawMarker(on: &image, x: point.x, y: point.y, radius: radius, colour: SIMD3(20, 210, 60)) }
+            try writePNG(image, to: pngPath(directory, output, k, sets[k].name))
+        }
+    }
+
+    /// Reads the previous iteration's masks: the mask each object kept (highest predicted IoU
+    /// among its set's masks, first on ties) with its low-resolution logits when the checkpoint
+    /// takes a mask input. The masks must belong to this attention's objects and image.
+    func previousMasks(at path: String, for attention: AttentionArtifact) throws -> PreviousMasks {
         let masks = try MasksArtifact.read(from: path)
         guard masks.originalSize == attention.originalSize else {
             throw StageError(path, "masks are \(masks.originalSize) but the attention's image is \(attention.originalSize)")
@@ -110,12 +132,13 @@ public struct PointsStage {
         }
         let takesMaskInput = family == "sam"
         let plane = 256 * 256
-        return attention.objects.indices.map { k in
+        let kept = attention.objects.indices.map { k -> PreviousMasks.Kept? in
             let candidates = masks.promptSet.indices.filter { masks.promptSet[$0] == Int32(k) }
             guard let best = candidates.max(by: { masks.iouPredictions[$0] < masks.iouPredictions[$1] }) else { return nil }
             let logits = takesMaskInput
                 ? Tensor(shape: [256, 256], data: Array(masks.lowresLogits.data[best * plane ..< (best + 1) * plane])) : nil
-            return (Array(masks.mask(best)), logits)
+            return PreviousMasks.Kept(mask: Array(masks.mask(best)), logits: logits)
         }
+        return PreviousMasks(path: path, sha256: try sha256Hex(ofFile: path), iteration: masks.refinementIteration ?? 0, kept: kept)
     }
 }

@@ -85,8 +85,10 @@ struct Decode: ParsableCommand {
             }
             let start = Date()
             let step = max(sets.count / 10, 1)
+            var options = DecodeStage.Options()
+            options.multimask = multimask
             let result = try stage.run(embeddingPath: embedding, sets: sets, promptSource: source,
-                                       refinementIteration: iteration, multimask: multimask, output: output, pngDirectory: pngDir) { done, total in
+                                       refinementIteration: iteration, options: options, output: output, pngDirectory: pngDir) { done, total in
                 if total >= 20 && (done % step == 0 || done == total) { report("decoded \(done)/\(total) prompt sets") }
             }
             report(String(format: "%@: %d masks from %d prompt sets (%@, %.2f s)", output, result.maskCount, sets.count,

@@ -126,6 +126,22 @@ final class AttendPointsCLITests: XCTestCase {
         }
     }
 
+    /// An objects artifact written before image features were stored: the photo is encoded again
+    /// and the maps are the same as from the stored features.
+    func testListingWithoutStoredFeaturesEncodesThePhotoAgain() throws {
+        let b = try bundle()
+        let dir = scratchDirectory()
+        let objects = try list(b, split: false, into: dir)
+        var old = try ObjectsArtifact.read(from: objects)
+        old.imageFeatures = nil
+        try old.write(to: dir + "/old.objects.h5")
+        try succeed("vlsam-attend", ["--model", b.vlm, "--objects", objects, "--output", dir + "/stored.h5"])
+        try succeed("vlsam-attend", ["--model", b.vlm, "--objects", dir + "/old.objects.h5", "--output", dir + "/again.h5"])
+        let stored = try AttentionArtifact.read(from: dir + "/stored.h5"), again = try AttentionArtifact.read(from: dir + "/again.h5")
+        assertClose(again.objects.flatMap(\.map), stored.objects.flatMap(\.map), .absolute(1e-6), "maps")
+        assertClose(again.headWeights, stored.headWeights, .absolute(1e-6), "head weights")
+    }
+
     // MARK: Bad input
 
     /// A failing run: non-zero exit, one line on stderr naming `file`, no output left behind.
