@@ -32,6 +32,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Native libraries, found through pkg-config.
@@ -63,6 +64,14 @@ let package = Package(
         // Stage logic between files and models; the executables only parse arguments.
         .target(name: "Pipeline", dependencies: ["Geometry", "SAMModels", "VLMModels", "VLSAMMethod", "Tokenizers", "Artifacts", "Imaging", "Checkpoints"],
                 swiftSettings: optimise),
+
+        // COCO's formats: run-length encoded masks (pycocotools' compressed strings), results JSON.
+        .target(name: "COCOFormat", swiftSettings: optimise),
+        // The batch driver: the whole method over many photos, resumable, with reports.
+        .target(name: "BatchDriver", dependencies: [
+            "Pipeline", "VLSAMMethod", "Artifacts", "Imaging", "Geometry", "COCOFormat", "Checkpoints",
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: optimise),
 
         // What every stage executable shares: common options, enums as arguments, error reporting.
         .target(name: "StageCommandLine", dependencies: [
@@ -104,6 +113,9 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Artifacts", "TestSupport"]),
         .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Geometry", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),
         .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "Geometry", "VLMModels", "TensorMath", "Artifacts", "TestSupport"]),
+        .testTarget(name: "COCOFormatTests", dependencies: ["COCOFormat", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "BatchDriverTests", dependencies: ["BatchDriver", "Artifacts", "Geometry", "Imaging", "COCOFormat",
+                                                             "VLSAMMethod", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -40,11 +40,27 @@ public struct MasksArtifact: Sendable, Equatable {
     /// The refinement iteration of the prompts decoded here, when they came from attention.
     public var refinementIteration: Int?
 
+    /// The prompts that made the masks: a prompts artifact (path and SHA-256), or sets given on
+    /// the command line (JSON text).
+    public struct PromptsRecord: Sendable, Equatable {
+        public var file: String
+        public var sha256: String
+        public var commandLine: String
+        public init(file: String, sha256: String, commandLine: String) {
+            self.file = file
+            self.sha256 = sha256
+            self.commandLine = commandLine
+        }
+    }
+
+    /// nil in files written before it was recorded.
+    public var prompts: PromptsRecord?
+
     public init(provenance: Provenance, originalSize: ImageSize, multimask: Bool, maskThreshold: Double,
                 thresholdRule: String, embeddingFile: String, embeddingSHA256: String, masks: [UInt8],
                 lowresLogits: Tensor, iouPredictions: [Float], stabilityScores: [Float],
                 promptSet: [Int32], maskIndex: [Int32], setNames: [String], setSkipped: [Bool]? = nil,
-                modelFamily: String? = nil, refinementIteration: Int? = nil) {
+                modelFamily: String? = nil, refinementIteration: Int? = nil, prompts: PromptsRecord? = nil) {
         self.provenance = provenance
         self.originalSize = originalSize
         self.multimask = multimask
@@ -62,6 +78,7 @@ public struct MasksArtifact: Sendable, Equatable {
         self.setSkipped = setSkipped ?? [Bool](repeating: false, count: setNames.count)
         self.modelFamily = modelFamily
         self.refinementIteration = refinementIteration
+        self.prompts = prompts
     }
 
     public var maskCount: Int { iouPredictions.count }
@@ -86,6 +103,11 @@ public struct MasksArtifact: Sendable, Equatable {
         try file.setAttribute("embedding_sha256", embeddingSHA256)
         if let modelFamily { try file.setAttribute("model_family", modelFamily) }
         if let refinementIteration { try file.setAttribute("refinement_iteration", refinementIteration) }
+        if let prompts {
+            try file.setAttribute("prompts_file", prompts.file)
+            try file.setAttribute("prompts_sha256", prompts.sha256)
+            try file.setAttribute("command_line_prompts", prompts.commandLine)
+        }
         try file.write(masks, shape: [count, size.height, size.width], to: "masks",
                        compression: Self.maskCompression, chunks: [1, size.height, size.width])
         try file.describe("masks", "binary masks at original resolution (1 foreground), one per chunk", layout: "MHW")
@@ -141,7 +163,11 @@ public struct MasksArtifact: Sendable, Equatable {
                 return flag == 1
             } },
             modelFamily: try file.attributeString("model_family"),
-            refinementIteration: try file.attributeInt("refinement_iteration"))
+            refinementIteration: try file.attributeInt("refinement_iteration"),
+            prompts: try file.hasAttribute("prompts_file")
+                ? PromptsRecord(file: try file.requiredString("prompts_file"), sha256: try file.requiredString("prompts_sha256"),
+                                commandLine: try file.requiredString("command_line_prompts"))
+                : nil)
         try artifact.validate(path)
         return artifact
     }

@@ -68,6 +68,9 @@ public struct AttendStage {
         return bundle.model.imageFeatures(prompt.image.tiles)
     }
 
+    /// The `parameters` its artifacts record for `options`.
+    public static func recordedParameters(_ options: Options) throws -> String { try Provenance.json(options) }
+
     /// Computes every object's map and writes the artifact atomically; optionally one heat-map
     /// PNG per object.
     @discardableResult
@@ -101,7 +104,7 @@ public struct AttendStage {
             provenance: Provenance(producer: "vlsam-attend", modelName: bundle.name, checkpointPath: bundle.weightsPath,
                                    checkpointSHA256: bundle.weightsSHA256, sourceImage: objects.provenance.sourceImage,
                                    sourceImageSHA256: objects.provenance.sourceImageSHA256,
-                                   parameters: try Provenance.json(options)),
+                                   parameters: try Self.recordedParameters(options)),
             originalSize: size, mapSize: mapSize, mapRect: [0, 0, Double(size.width), Double(size.height)],
             objectsFile: objectsPath, objectsSHA256: try sha256Hex(ofFile: objectsPath),
             headWeights: flow.headWeights.flatMap { $0 }, layers: flow.layers, heads: flow.headWeights.first?.count ?? 0,

@@ -17,19 +17,14 @@ public struct DecodeStage {
         public init() {}
     }
 
-    /// What the artifact's `parameters` record: the options and where the prompts came from.
-    struct Recorded: Codable {
-        var multimask: Bool
-        var prompts: String
-        var promptSets: Int
-        var stabilityOffset: Float
-    }
-
     public let loaded: LoadedModel
 
     public init(checkpoint: String) throws {
         loaded = try LoadedModel(checkpoint: checkpoint)
     }
+
+    /// The `parameters` its artifacts record for `options`.
+    public static func recordedParameters(_ options: Options) throws -> String { try Provenance.json(options) }
 
     /// Reads an embedding and checks it was made by this model.
     public func embedding(at path: String) throws -> EmbeddingArtifact {
@@ -43,12 +38,28 @@ public struct DecodeStage {
         return artifact
     }
 
+    /// Where the prompt sets of a run come from.
+    public enum Prompts {
+        /// A `vlsam.prompts` artifact (recorded by path and SHA-256 in the masks artifact).
+        case file(String)
+        /// Sets given on the command line (recorded as JSON text in the masks artifact).
+        case commandLine([PromptSet])
+    }
+
     /// Decodes every prompt set and writes the masks artifact atomically; optionally one PNG per mask.
-    /// - promptSource: where the prompts came from ("command line" or a prompts file), for provenance.
     @discardableResult
-    public func run(embeddingPath: String, sets: [PromptSet], promptSource: String,
-                    refinementIteration: Int? = nil, options: Options, output: String, pngDirectory: String? = nil,
+    public func run(embeddingPath: String, prompts: Prompts, options: Options, output: String, pngDirectory: String? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> MasksArtifact {
+        let sets: [PromptSet], promptSource: String, record: MasksArtifact.PromptsRecord, refinementIteration: Int?
+        switch prompts {
+        case .file(let path):
+            let artifact = try PromptsArtifact.read(from: path)
+            (sets, promptSource, refinementIteration) = (artifact.sets, path, artifact.origin?.refinementIteration)
+            record = .init(file: path, sha256: try sha256Hex(ofFile: path), commandLine: "")
+        case .commandLine(let given):
+            (sets, promptSource, refinementIteration) = (given, "command line", nil)
+            record = .init(file: "", sha256: "", commandLine: try commandLineJSON(given))
+        }
         let embedding = try self.embedding(at: embeddingPath)
         let model = loaded.model
         let geometry = embedding.geometry
@@ -84,23 +95,34 @@ public struct DecodeStage {
             }
             progress?(range.upperBound, prompts.count)
         }
-        let parameters = Recorded(multimask: options.multimask, prompts: promptSource, promptSets: sets.count,
-                                  stabilityOffset: options.stabilityOffset)
         let provenance = Provenance(
             producer: "vlsam-decode", modelName: model.name,
             checkpointPath: loaded.checkpointPath, checkpointSHA256: loaded.checkpointSHA256,
             sourceImage: embedding.provenance.sourceImage, sourceImageSHA256: embedding.provenance.sourceImageSHA256,
-            parameters: try Provenance.json(parameters))
+            parameters: try Self.recordedParameters(options))
         let artifact = MasksArtifact(
             provenance: provenance, originalSize: embedding.originalSize, multimask: options.multimask, maskThreshold: 0,
             thresholdRule: model.thresholdRule, embeddingFile: embeddingPath,
             embeddingSHA256: try sha256Hex(ofFile: embeddingPath), masks: masks,
             lowresLogits: Tensor(shape: [iou.count, 256, 256], data: logits), iouPredictions: iou,
             stabilityScores: stability, promptSet: setIndex, maskIndex: maskIndex, setNames: sets.map(\.name),
-            setSkipped: sets.map(\.isEmpty), modelFamily: model.family.rawValue, refinementIteration: refinementIteration)
+            setSkipped: sets.map(\.isEmpty), modelFamily: model.family.rawValue, refinementIteration: refinementIteration,
+            prompts: record)
         try artifact.write(to: output)
         if let pngDirectory { try writePNGs(artifact, to: pngDirectory, stem: output) }
         return artifact
+    }
+
+    /// Command-line prompt sets as JSON text: points, labels and box per set (a mask input is
+    /// noted, not copied).
+    func commandLineJSON(_ sets: [PromptSet]) throws -> String {
+        struct Recorded: Encodable {
+            var points: [[Float]], labels: [Int32], box: [Float]?, maskInput: Bool
+        }
+        return try Provenance.json(sets.map { set in
+            Recorded(points: set.points.map { [$0.x, $0.y] }, labels: set.labels,
+                     box: set.box.map { [$0.x0, $0.y0, $0.x1, $0.y1] }, maskInput: set.maskInput != nil)
+        })
     }
 
     /// Checks that this model can decode a prompt set.

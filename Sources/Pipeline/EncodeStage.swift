@@ -18,6 +18,11 @@ public struct EncodeStage {
         loaded = try LoadedModel(checkpoint: checkpoint)
     }
 
+    /// The `parameters` its artifacts record: how this model resizes a photo.
+    public func recordedParameters() throws -> String {
+        try Provenance.json(Recorded(resize: loaded.model.resizeDescription, modelInputSize: loaded.model.imageSize))
+    }
+
     /// Encodes one photo and writes its artifact atomically.
     public func run(image imagePath: String, output: String) throws {
         let image = try decodeImage(atPath: imagePath)
@@ -26,12 +31,11 @@ public struct EncodeStage {
         if embedding.hasNonFinite {
             throw StageError(imagePath, "the image embedding contains NaN or infinity (corrupt checkpoint \(loaded.checkpointPath)?)")
         }
-        let parameters = Recorded(resize: model.resizeDescription, modelInputSize: geometry.modelInputSize)
         let provenance = Provenance(
             producer: "vlsam-encode", modelName: model.name,
             checkpointPath: loaded.checkpointPath, checkpointSHA256: loaded.checkpointSHA256,
             sourceImage: imagePath, sourceImageSHA256: try sha256Hex(ofFile: imagePath),
-            parameters: try Provenance.json(parameters))
+            parameters: try recordedParameters())
         let artifact = EmbeddingArtifact(
             provenance: provenance, family: model.family.rawValue,
             originalSize: geometry.originalSize, inputSize: geometry.inputSize,

@@ -31,6 +31,14 @@ public struct ListStage {
         self.bundle = bundle
     }
 
+    /// The `parameters` its artifacts record for `options` (the splitting default resolved), so a
+    /// driver can tell whether an existing artifact was made with them.
+    public func recordedParameters(_ options: Options) throws -> String {
+        var parameters = options
+        parameters.imageSplitting = options.imageSplitting ?? bundle.processor.doImageSplitting
+        return try Provenance.json(parameters)
+    }
+
     /// Lists the objects of one photo and writes the artifact atomically.
     @discardableResult
     public func run(image imagePath: String, output: String, options: Options,
@@ -64,13 +72,11 @@ public struct ListStage {
             ObjectsArtifact.Tile(row: t.row, col: t.col,
                                  rect: [t.rectInOriginal.x0, t.rectInOriginal.y0, t.rectInOriginal.x1, t.rectInOriginal.y1])
         }
-        var parameters = options
-        parameters.imageSplitting = prompt.splitting
         let artifact = ObjectsArtifact(
             provenance: Provenance(producer: "vlsam-list", modelName: bundle.name,
                                    checkpointPath: bundle.weightsPath, checkpointSHA256: bundle.weightsSHA256,
                                    sourceImage: imagePath, sourceImageSHA256: try sha256Hex(ofFile: imagePath),
-                                   parameters: try Provenance.json(parameters)),
+                                   parameters: try recordedParameters(options)),
             originalSize: ImageSize(height: photo.height, width: photo.width),
             mode: forced == nil ? "generated" : "teacher_forced", imageSplitting: prompt.splitting,
             promptText: prompt.text, inputIDs: ids, imageTokenPositions: layout.positions,

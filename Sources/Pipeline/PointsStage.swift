@@ -26,6 +26,13 @@ public struct PointsStage {
 
     public init() {}
 
+    /// The `parameters` its artifacts record for `options` (the seed only where it matters).
+    public static func recordedParameters(_ options: Options) throws -> String {
+        var parameters = options
+        if options.strategy != .kmeans && options.strategy != .random { parameters.seed = 0 }
+        return try Provenance.json(parameters)
+    }
+
     /// What a refinement step starts from: the previous iteration's masks artifact and, per
     /// object, the mask it kept (nil for an object whose set was skipped).
     struct PreviousMasks {
@@ -81,13 +88,11 @@ public struct PointsStage {
             sets.append(set)
             if pngDirectory != nil { pictures.append((map.values, sampled)) }
         }
-        var parameters = options
-        if options.strategy != .kmeans && options.strategy != .random { parameters.seed = 0 }
         let artifact = PromptsArtifact(
             provenance: Provenance(producer: "vlsam-points", modelName: attention.provenance.modelName,
                                    sourceImage: attention.provenance.sourceImage,
                                    sourceImageSHA256: attention.provenance.sourceImageSHA256,
-                                   parameters: try Provenance.json(parameters)),
+                                   parameters: try Self.recordedParameters(options)),
             originalSize: size, sets: sets,
             origin: .init(refinementIteration: previous.map { $0.iteration + 1 } ?? 0, attentionFile: attentionPath,
                           attentionSHA256: try sha256Hex(ofFile: attentionPath),

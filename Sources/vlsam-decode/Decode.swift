@@ -71,27 +71,17 @@ struct Decode: ParsableCommand {
         shared.apply()
         try runStage("vlsam-decode") {
             let stage = try DecodeStage(checkpoint: checkpoint)
-            let sets: [PromptSet]
-            let source: String
-            var iteration: Int?
-            if let prompts {
-                let artifact = try PromptsArtifact.read(from: prompts)
-                sets = artifact.sets
-                iteration = artifact.origin?.refinementIteration
-                source = prompts
-            } else {
-                sets = [try commandLineSet()]
-                source = "command line"
-            }
+            let source: DecodeStage.Prompts = try prompts.map { .file($0) } ?? .commandLine([commandLineSet()])
             let start = Date()
-            let step = max(sets.count / 10, 1)
             var options = DecodeStage.Options()
             options.multimask = multimask
-            let result = try stage.run(embeddingPath: embedding, sets: sets, promptSource: source,
-                                       refinementIteration: iteration, options: options, output: output, pngDirectory: pngDir) { done, total in
-                if total >= 20 && (done % step == 0 || done == total) { report("decoded \(done)/\(total) prompt sets") }
+            let result = try stage.run(embeddingPath: embedding, prompts: source, options: options, output: output,
+                                       pngDirectory: pngDir) { done, total in
+                if total >= 20 && (done % max(total / 10, 1) == 0 || done == total) { report("decoded \(done)/\(total) prompt sets") }
             }
-            report(String(format: "%@: %d masks from %d prompt sets (%@, %.2f s)", output, result.maskCount, sets.count,
+            let skipped = result.setSkipped.filter { $0 }.count
+            report(String(format: "%@: %d masks from %d prompt sets%@ (%@, %.2f s)", output, result.maskCount,
+                          result.setNames.count, skipped > 0 ? " (\(skipped) empty, skipped)" : "",
                           stage.loaded.model.name, Date().timeIntervalSince(start)))
         }
     }
