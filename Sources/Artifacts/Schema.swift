@@ -15,6 +15,7 @@ public struct ArtifactSchema: Sendable, Equatable, CustomStringConvertible {
     public static let masks = ArtifactSchema(name: "vlsam.masks", version: 1)
     public static let objects = ArtifactSchema(name: "vlsam.objects", version: 1)
     public static let attention = ArtifactSchema(name: "vlsam.attention", version: 1)
+    public static let detections = ArtifactSchema(name: "vlsam.detections", version: 1)
 
     public var description: String { "\(name) v\(version)" }
 }
