@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "vlsam-list", targets: ["vlsam-list"]),
         .executable(name: "vlsam-attend", targets: ["vlsam-attend"]),
         .executable(name: "vlsam-points", targets: ["vlsam-points"]),
+        .executable(name: "vlsam-run", targets: ["vlsam-run"]),
         .executable(name: "vlsam-random-weights", targets: ["vlsam-random-weights"]),
     ],
     dependencies: [
@@ -96,6 +97,10 @@ let package = Package(
         ]),
         .executableTarget(name: "vlsam-random-weights", dependencies: [
             "VLMModels", "Checkpoints", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vlsam-run", dependencies: [
+            "BatchDriver", "Pipeline", "StageCommandLine", "VLSAMMethod",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks live outside the test suite.
         .executableTarget(name: "vlsam-bench", dependencies: [

@@ -23,6 +23,11 @@ public struct DecodeStage {
         loaded = try LoadedModel(checkpoint: checkpoint)
     }
 
+    /// Shares a model already loaded (a driver loads it once for encoding and decoding).
+    public init(loaded: LoadedModel) {
+        self.loaded = loaded
+    }
+
     /// The `parameters` its artifacts record for `options`.
     public static func recordedParameters(_ options: Options) throws -> String { try Provenance.json(options) }
 

@@ -18,6 +18,11 @@ public struct EncodeStage {
         loaded = try LoadedModel(checkpoint: checkpoint)
     }
 
+    /// Shares a model already loaded (a driver loads it once for encoding and decoding).
+    public init(loaded: LoadedModel) {
+        self.loaded = loaded
+    }
+
     /// The `parameters` its artifacts record: how this model resizes a photo.
     public func recordedParameters() throws -> String {
         try Provenance.json(Recorded(resize: loaded.model.resizeDescription, modelInputSize: loaded.model.imageSize))

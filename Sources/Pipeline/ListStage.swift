@@ -8,7 +8,7 @@ import VLMModels
 
 /// Object listing: photo → the VLM's answer to "list the objects" → `vlsam.objects` artifact.
 public struct ListStage {
-    public struct Options: Codable {
+    public struct Options: Codable, Equatable, Sendable {
         public var prompt: String = "List all the objects in this image."
         /// nil: the processor configuration's default (splitting on for SmolVLM).
         public var imageSplitting: Bool?

@@ -1,0 +1,69 @@
+import Checkpoints
+import Artifacts
+import COCOFormat
+import Foundation
+import Pipeline
+
+extension BatchRun {
+    /// `detections.json` (COCO results, from every finished photo's detections artifact),
+    /// `images.json` (the COCO image list it refers to) and `report.html`.
+    func writeBatchOutputs(_ reports: [PhotoPipeline.PhotoReport], seconds: Double) throws {
+        let layout = pipeline.layout
+        var results: [COCODetection] = [], images: [COCOImage] = [], pages: [ReportPage.Photo] = []
+        for (index, report) in reports.enumerated() {
+            let name = (report.photo as NSString).lastPathComponent
+            let imageID = imageIDs[name] ?? index + 1
+            guard report.error == nil else {
+                pages.append(.failed(name, error: report.error!))
+                continue
+            }
+            let artifact = try DetectionsArtifact.read(from: layout.detections(report.stem))
+            let size = artifact.originalSize
+            images.append(COCOImage(id: imageID, fileName: name, height: size.height, width: size.width))
+            for detection in artifact.detections {
+                let mask = try RunLengthMask(compressed: detection.rle, height: size.height, width: size.width)
+                results.append(COCODetection(imageID: imageID, category: categories?.categoryID(for: detection.name) ?? .name(detection.name),
+                                             mask: mask, score: detection.score))
+            }
+            let panels = layout.panels(report.stem)
+            pages.append(try ReportPage.photo(
+                name: name, pageFolder: layout.root, overlay: layout.overlay(report.stem), thumbnail: layout.thumbnail(report.stem),
+                detections: artifact.detections.enumerated().map { i, d in
+                    ReportPage.DetectionRow(name: d.name, score: d.score, box: d.box, iteration: d.iteration,
+                                            panelPath: (panels as NSString).appendingPathComponent(PhotoPipeline.panelName(i, d.name)))
+                }))
+        }
+        try COCOResults.write(results, to: layout.detectionsJSON)
+        try COCOResults.writeImages(images, to: layout.imagesJSON)
+        try ReportPage.write(photos: pages, elapsedSeconds: seconds, to: layout.report)
+    }
+}
+
+/// `--dry-run`'s listing: per photo the steps that would run and why.
+public func planText(_ reports: [PhotoPipeline.PhotoReport]) -> String {
+    var text = ""
+    for report in reports {
+        let runs = report.steps.filter { $0.status == .wouldRun }
+        let reused = report.steps.count - runs.count
+        text += "\(report.photo): " + (report.error.map { "cannot tell: \($0)" } ??
+            (runs.isEmpty ? "up to date (\(reused) steps reused)" : "\(runs.count) steps would run, \(reused) reused")) + "\n"
+        for step in runs {
+            text += "  run \(step.stage.padding(toLength: 14, withPad: " ", startingAt: 0)) " +
+                "\((step.output as NSString).lastPathComponent.padding(toLength: 18, withPad: " ", startingAt: 0)) \(step.reason)\n"
+        }
+    }
+    return text
+}
+
+/// The end-of-run summary: photos done, reused and failed, detections, time per stage.
+public func summaryText(_ summary: BatchRun.Summary, seconds: Double) -> String {
+    var text = String(format: "%d photos in %.1f s: %d done (%d entirely reused), %d failed; %d detections\n",
+                      summary.photos, seconds, summary.done, summary.reused, summary.failed, summary.detections)
+    for (stage, time) in summary.stageSeconds.sorted(by: { $0.value > $1.value }) where time > 0 {
+        text += "  " + stage.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%8.1f s\n", time)
+    }
+    for report in summary.reports where report.error != nil {
+        text += "  FAILED \(report.photo): \(report.error!)\n"
+    }
+    return text
+}

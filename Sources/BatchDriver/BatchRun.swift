@@ -1,0 +1,104 @@
+import Artifacts
+import COCOFormat
+import Foundation
+import Pipeline
+
+/// A batch: every photo through `PhotoPipeline` on `jobs` threads, one photo at a time under its
+/// lock, a run log, progress, and at the end the batch outputs (COCO results, report page).
+public final class BatchRun: @unchecked Sendable {
+    public struct Summary: Sendable {
+        public var photos = 0, done = 0, failed = 0, reused = 0, detections = 0
+        /// Seconds spent in each stage, summed over photos.
+        public var stageSeconds: [String: Double] = [:]
+        public var reports: [PhotoPipeline.PhotoReport] = []
+    }
+
+    let pipeline: PhotoPipeline
+    let photos: [String]
+    let jobs: Int
+    let categories: COCOCategoryMap?
+    /// COCO image ids by file name (from `--categories`' images), else 1, 2, … in photo order.
+    let imageIDs: [String: Int]
+
+    /// Photos are deduplicated by stem: two files of one name would share a folder.
+    public init(pipeline: PhotoPipeline, photos: [String], jobs: Int, categories: COCOCategoryMap? = nil,
+                imageIDs: [String: Int] = [:]) throws {
+        var seen: [String: String] = [:]
+        for photo in photos {
+            let stem = Self.stem(photo)
+            if let other = seen[stem] { throw StageError(photo, "has the same name as \(other); their results would share a folder") }
+            seen[stem] = photo
+        }
+        self.pipeline = pipeline
+        self.photos = photos
+        self.jobs = max(1, jobs)
+        self.categories = categories
+        self.imageIDs = imageIDs
+    }
+
+    static func stem(_ photo: String) -> String { ((photo as NSString).lastPathComponent as NSString).deletingPathExtension }
+
+    /// What would run for every photo, and why, without running anything.
+    public func plan() -> [PhotoPipeline.PhotoReport] {
+        photos.map { pipeline.process(photo: $0, stem: Self.stem($0), dryRun: true) }
+    }
+
+    /// Runs the batch. Photos another process holds are put back and taken again at the end.
+    public func run() throws -> Summary {
+        let started = Date()
+        let layout = pipeline.layout
+        let log = try RunLog(path: layout.runLog)
+        let progress = ProgressDisplay(total: photos.count)
+        let lock = NSLock()
+        var queue = photos.map { (photo: $0, deferred: false) }, reports: [PhotoPipeline.PhotoReport] = []
+        func next() -> (photo: String, deferred: Bool)? {
+            lock.lock()
+            defer { lock.unlock() }
+            return queue.isEmpty ? nil : queue.removeFirst()
+        }
+        let threads = min(jobs, photos.count)
+        DispatchQueue.concurrentPerform(iterations: max(threads, 1)) { _ in
+            while let item = next() {
+                let stem = Self.stem(item.photo)
+                let start = Date()
+                var report: PhotoPipeline.PhotoReport
+                do {
+                    try FileManager.default.createDirectory(atPath: layout.photoFolder(stem), withIntermediateDirectories: true)
+                    guard let held = try PhotoLock(path: layout.lock(stem), wait: item.deferred) else {
+                        lock.lock()
+                        queue.append((item.photo, true))
+                        lock.unlock()
+                        continue
+                    }
+                    report = pipeline.process(photo: item.photo, stem: stem, dryRun: false) { step in
+                        log.write(["photo": item.photo, "stage": step.stage, "output": step.output, "status": step.status.rawValue,
+                                   "seconds": (step.seconds * 1000).rounded() / 1000, "reason": step.reason])
+                    }
+                    withExtendedLifetime(held) {}
+                } catch {
+                    report = PhotoPipeline.PhotoReport(photo: item.photo, stem: stem)
+                    report.error = String(describing: error)
+                }
+                log.write(["photo": item.photo, "stage": "photo", "status": report.error == nil ? "done" : "failed",
+                           "seconds": (Date().timeIntervalSince(start) * 1000).rounded() / 1000,
+                           "detections": report.detections, "error": report.error ?? ""])
+                progress.photoFinished(report, seconds: Date().timeIntervalSince(start))
+                lock.lock()
+                reports.append(report)
+                lock.unlock()
+            }
+        }
+        progress.done()
+        let order = Dictionary(uniqueKeysWithValues: photos.enumerated().map { ($1, $0) })
+        reports.sort { order[$0.photo]! < order[$1.photo]! }
+        var summary = Summary(photos: photos.count, reports: reports)
+        for report in reports {
+            if report.error != nil { summary.failed += 1 } else { summary.done += 1 }
+            if report.error == nil && report.steps.allSatisfy({ $0.status == .reused }) { summary.reused += 1 }
+            summary.detections += report.detections
+            for step in report.steps { summary.stageSeconds[step.stage, default: 0] += step.seconds }
+        }
+        try writeBatchOutputs(reports, seconds: Date().timeIntervalSince(started))
+        return summary
+    }
+}

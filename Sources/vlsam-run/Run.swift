@@ -1,0 +1,91 @@
+import ArgumentParser
+import BatchDriver
+import Foundation
+import Pipeline
+import StageCommandLine
+import VLSAMMethod
+
+@main
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vlsam-run",
+        abstract: "Run the whole VL-SAM method over a folder of photos: resumable, one folder of artifacts per photo, COCO results and a report.",
+        discussion: """
+        Per photo: list → attend → points → encode → decode → (points with the previous masks → decode) × K → \
+        merge. An artifact is reused only when it is complete and was made with this run's parameters, models, \
+        vlsam version and inputs; otherwise it and everything downstream run again (--dry-run says which and why). \
+        A bad photo is logged and skipped; the exit status is 1 when any photo failed.
+          vlsam-run --images photos/ --out results/
+          vlsam-run --images photos/ --out results/ --config run.yaml --threshold 0.6 --dry-run
+          vlsam-run --list photos.txt --out results/ --categories instances.json --jobs 2
+        Without --vlm/--sam it uses weights/SmolVLM-256M-Instruct and weights/efficient_sam_vitt.pt (make weights), \
+        else the random-weight parity models in ../shared (VLSAM_SHARED), and says that their masks mean nothing.
+        """)
+
+    @Option(help: "Folder of photos (.jpg, .jpeg, .png, any case).")
+    var images: String?
+
+    @Option(help: "File listing photo paths, one per line (# comments).")
+    var list: String?
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(help: "SmolVLM model folder.")
+    var vlm: String?
+
+    @Option(help: "SAM or EfficientSAM checkpoint.")
+    var sam: String?
+
+    @Option(help: "YAML file with method options (see --print-config for every key).")
+    var config: String?
+
+    @Flag(help: "Print the effective configuration as YAML and exit.")
+    var printConfig = false
+
+    @Flag(help: "List for every photo what would run and why, and run nothing.")
+    var dryRun = false
+
+    @Option(help: "Photos processed at once (they share the cores).")
+    var jobs = 1
+
+    @OptionGroup var method: MethodOptions
+    @OptionGroup var shared: SharedOptions
+
+    func validate() throws {
+        guard (images == nil) != (list == nil) else { throw ValidationError("give exactly one of --images DIR and --list FILE") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        shared.apply()
+        var failed = false
+        try runStage("vlsam-run") {
+            var configuration = try config.map { try RunConfiguration.load(yamlFile: $0) } ?? RunConfiguration()
+            let categories = try method.apply(to: &configuration)
+            if printConfig {
+                print(try configuration.yaml(), terminator: "")
+                return
+            }
+            let photos = try images.map { try photoFiles(in: $0) } ?? readListFile(list!)
+            guard !photos.isEmpty else { throw StageError(images ?? list!, "holds no photos (.jpg, .jpeg, .png)") }
+            let models = try ModelChoice(vlm: vlm, sam: sam)
+            for warning in models.warnings { report("vlsam-run: WARNING: \(warning)") }
+            let start = Date()
+            let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration,
+                                         vlm: try models.loadVLM(), sam: try models.loadSAM())
+            report(String(format: "vlsam-run: models loaded in %.1f s", Date().timeIntervalSince(start)))
+            let batch = try BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, categories: categories?.map,
+                                     imageIDs: categories?.imageIDs ?? [:])
+            if dryRun {
+                print(planText(batch.plan()), terminator: "")
+                return
+            }
+            let summary = try batch.run()
+            print(summaryText(summary, seconds: Date().timeIntervalSince(start)), terminator: "")
+            for warning in models.warnings { report("vlsam-run: WARNING: \(warning)") }
+            failed = summary.failed > 0
+        }
+        if failed { throw ExitCode.failure }
+    }
+}

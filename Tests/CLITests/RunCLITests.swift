@@ -1,0 +1,121 @@
+import Artifacts
+import Foundation
+import TestSupport
+import XCTest
+
+/// `vlsam-run` on the parity bundles' random-weight models: resume, dry runs, bad photos, two
+/// drivers on one folder. (The masks mean nothing; the bookkeeping is what is checked.)
+final class RunCLITests: XCTestCase {
+    /// Two sample photos copied into a fresh folder, so tests can add bad files beside them.
+    func photos(_ dir: String) throws -> String {
+        let folder = dir + "/photos"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in ["truck.jpg", "dog.jpg"] {
+            guard let path = sharedPath("data/samples/\(name)") else { throw XCTSkip(missingShared("data/samples")) }
+            try? FileManager.default.removeItem(atPath: folder + "/" + name)
+            try FileManager.default.copyItem(atPath: path, toPath: folder + "/" + name)
+        }
+        return folder
+    }
+
+    func models() throws -> [String] {
+        guard let vlm = sharedPath("parity/smolvlm-tiny"), let sam = sharedPath("parity/efficientsam-vitt/weights.pt") else {
+            throw XCTSkip(missingShared("parity"))
+        }
+        return ["--vlm", vlm, "--sam", sam, "--objects", "truck, dog, window", "--no-split", "--iterations", "1"]
+    }
+
+    /// The run log's records.
+    func log(_ out: String) throws -> [[String: Any]] {
+        let text = try String(contentsOfFile: out + "/run.jsonl", encoding: .utf8)
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func testRunResumeAndDryRun() throws {
+        let dir = scratchDirectory()
+        let images = try photos(dir), out = dir + "/out", base = try models() + ["--images", images, "--out", out]
+        let first = try runStage("vlsam-run", base)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        for stem in ["truck", "dog"] {
+            for file in ["objects.h5", "attention.h5", "prompts.0.h5", "masks.0.h5", "prompts.1.h5", "masks.1.h5",
+                         "embedding.h5", "detections.h5", "overlay.png"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/photos/\(stem)/\(file)"), "\(stem)/\(file)")
+            }
+        }
+        for file in ["detections.json", "images.json", "report.html", "run.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(file)"), file)
+        }
+        XCTAssertTrue(first.stderr.contains("WARNING") && first.stderr.contains("random weights"), first.stderr)
+
+        // Nothing changed: everything is reused.
+        let again = try runStage("vlsam-run", base + ["--dry-run"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let plan = try runStageOutput("vlsam-run", base + ["--dry-run"])
+        XCTAssertTrue(plan.contains("truck.jpg: up to date") && plan.contains("dog.jpg: up to date"), plan)
+
+        // A changed point threshold reruns exactly the steps downstream of points.
+        let changed = try runStageOutput("vlsam-run", base + ["--threshold", "0.6", "--dry-run"])
+        let steps = changed.split(separator: "\n").filter { $0.hasPrefix("  run ") }.map { $0.split(separator: " ")[1] }
+        XCTAssertEqual(steps.count, 10, changed)
+        XCTAssertEqual(Set(steps), ["points", "decode", "refine", "detections"], changed)
+        XCTAssertTrue(changed.contains("parameter threshold changed"), changed)
+
+        // A deleted artifact is made again, with what depends on it; the rest is reused.
+        try FileManager.default.removeItem(atPath: out + "/photos/dog/masks.0.h5")
+        let before = try log(out).count
+        let resumed = try runStage("vlsam-run", base)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let ran = try log(out).dropFirst(before).filter { $0["status"] as? String == "ran" }
+            .map { "\(($0["photo"] as! NSString).lastPathComponent) \(($0["output"] as! NSString).lastPathComponent)" }
+        XCTAssertEqual(Set(ran), ["dog.jpg masks.0.h5", "dog.jpg prompts.1.h5", "dog.jpg masks.1.h5", "dog.jpg detections.h5"])
+    }
+
+    func testABadPhotoIsLoggedAndTheBatchFinishes() throws {
+        let dir = scratchDirectory()
+        let images = try photos(dir), out = dir + "/out"
+        try Data("not a photo".utf8).write(to: URL(fileURLWithPath: images + "/broken.JPG"))
+        let result = try runStage("vlsam-run", try models() + ["--images", images, "--out", out])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("broken.JPG"), result.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/photos/truck/detections.h5"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/photos/dog/detections.h5"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/photos/broken/detections.h5"))
+        let failures = try log(out).filter { $0["status"] as? String == "failed" && $0["stage"] as? String == "photo" }
+        XCTAssertEqual(failures.map { ($0["photo"] as! NSString).lastPathComponent }, ["broken.JPG"])
+    }
+
+    func testTwoDriversOnOneFolderComputeEachStepOnce() throws {
+        let dir = scratchDirectory()
+        let images = try photos(dir), out = dir + "/out", arguments = try models() + ["--images", images, "--out", out]
+        let group = DispatchGroup()
+        var results: [ToolRun?] = [nil, nil]
+        for i in 0..<2 {
+            group.enter()
+            DispatchQueue.global().async {
+                results[i] = try? runStage("vlsam-run", arguments)
+                group.leave()
+            }
+        }
+        group.wait()
+        for result in results { XCTAssertEqual(result?.status, 0, result?.stderr ?? "did not run") }
+        let ran = try log(out).filter { $0["status"] as? String == "ran" }.map { "\($0["photo"]!) \($0["output"]!)" }
+        XCTAssertEqual(ran.count, Set(ran).count, "a step ran twice: \(ran)")
+        XCTAssertEqual(ran.count, 2 * 8, "every step of both photos ran once")
+    }
+}
+
+/// Standard output of a stage run (for `--dry-run` and `--print-config`).
+func runStageOutput(_ tool: String, _ arguments: [String]) throws -> String {
+    let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }
+    let products = (bundle?.bundleURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).deletingLastPathComponent()
+    let process = Process()
+    process.executableURL = products.appendingPathComponent(tool)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
