@@ -11,24 +11,34 @@ import VLSAMMethod
 /// is complete and fresh (`Expectation.decide`) and made again otherwise, with everything
 /// downstream of it. The models are loaded once and shared by every photo.
 public final class PhotoPipeline: @unchecked Sendable {
+    /// The stages that need the models, loaded once.
+    public struct Models {
+        let list: ListStage
+        let attend: AttendStage
+        let encode: EncodeStage
+        let decode: DecodeStage
+        let vlmSHA256: String, samSHA256: String
+
+        public init(vlm: SmolVLMBundle, sam: LoadedModel) {
+            list = ListStage(bundle: vlm)
+            attend = AttendStage(bundle: vlm)
+            encode = EncodeStage(loaded: sam)
+            decode = DecodeStage(loaded: sam)
+            vlmSHA256 = vlm.weightsSHA256
+            samSHA256 = sam.checkpointSHA256
+        }
+    }
+
     public let layout: OutputLayout
     public let configuration: RunConfiguration
-    let list: ListStage
-    let attend: AttendStage
-    let encode: EncodeStage
-    let decode: DecodeStage
+    /// nil: only the last step runs (merging what the stages left, as `vlsam-run --merge` does).
+    let models: Models?
     let points = PointsStage()
-    let vlmSHA256: String, samSHA256: String
 
-    public init(layout: OutputLayout, configuration: RunConfiguration, vlm: SmolVLMBundle, sam: LoadedModel) {
+    public init(layout: OutputLayout, configuration: RunConfiguration, models: Models?) {
         self.layout = layout
         self.configuration = configuration
-        list = ListStage(bundle: vlm)
-        attend = AttendStage(bundle: vlm)
-        encode = EncodeStage(loaded: sam)
-        decode = DecodeStage(loaded: sam)
-        vlmSHA256 = vlm.weightsSHA256
-        samSHA256 = sam.checkpointSHA256
+        self.models = models
     }
 
     /// One step: the stage that makes `output` from `inputs`, and how to tell a fresh output.
@@ -118,35 +128,36 @@ public final class PhotoPipeline: @unchecked Sendable {
         return expectation.decide(path: step.output)
     }
 
-    /// Every step of one photo, in order.
+    /// Every step of one photo, in order; without models only the last.
     func steps(photo: String, stem: String) throws -> [Step] {
         let c = configuration
         var steps: [Step] = []
         let embedding = layout.embedding(stem)
+        guard let models else { return [try detectionsStep(photo: photo, stem: stem)] }
+        let (list, attend, encode, decode) = (models.list, models.attend, models.encode, models.decode)
+        let (vlmSHA256, samSHA256) = (models.vlmSHA256, models.samSHA256)
         steps.append(Step(stage: "encode", output: embedding, kind: .embedding, parameters: try encode.recordedParameters(),
                           modelSHA256: samSHA256, inputs: [("photo", photo)]) { [encode] in
             try encode.run(image: photo, output: embedding)
         })
-        var finalMasks: [(question: Int, masks: [String], prompts: [String])] = []
         for (q, prompt) in c.prompts.enumerated() {
             var listOptions = c.list
             listOptions.prompt = prompt
             let objects = layout.objects(stem, question: q), attention = layout.attention(stem, question: q)
             steps.append(Step(stage: "list", output: objects, kind: .objects, parameters: try list.recordedParameters(listOptions),
-                              modelSHA256: vlmSHA256, inputs: [("photo", photo)]) { [list] in
+                              modelSHA256: vlmSHA256, inputs: [("photo", photo)]) {
                 let listed = try list.run(image: photo, output: objects, options: listOptions)
                 if listed.objects.isEmpty { throw StageError(photo, "the VLM named no objects (answer: \"\(listed.generatedText)\")") }
             })
             steps.append(Step(stage: "attend", output: attention, kind: .attention,
                               parameters: try AttendStage.recordedParameters(c.attend), modelSHA256: vlmSHA256,
-                              inputs: [("objects", objects)]) { [attend] in
+                              inputs: [("objects", objects)]) {
                 try attend.run(objects: objects, output: attention, options: c.attend)
             })
-            var masks: [String] = [], prompts: [String] = []
             for k in 0...c.refinementIterations {
                 let promptsPath = layout.prompts(stem, question: q, iteration: k)
                 let masksPath = layout.masks(stem, question: q, iteration: k)
-                let previous = masks.last
+                let previous = k > 0 ? layout.masks(stem, question: q, iteration: k - 1) : nil
                 steps.append(Step(stage: k == 0 ? "points" : "refine points", output: promptsPath, kind: .prompts,
                                   parameters: try PointsStage.recordedParameters(c.points), modelSHA256: "",
                                   inputs: [("attention", attention)] + (previous.map { [("previous masks", $0)] } ?? [])) { [points] in
@@ -154,23 +165,27 @@ public final class PhotoPipeline: @unchecked Sendable {
                 })
                 steps.append(Step(stage: k == 0 ? "decode" : "refine decode", output: masksPath, kind: .masks,
                                   parameters: try DecodeStage.recordedParameters(c.decode), modelSHA256: samSHA256,
-                                  inputs: [("embedding", embedding), ("prompts", promptsPath)]) { [decode] in
+                                  inputs: [("embedding", embedding), ("prompts", promptsPath)]) {
                     try decode.run(embeddingPath: embedding, prompts: .file(promptsPath), options: c.decode, output: masksPath)
                 })
-                masks.append(masksPath)
-                prompts.append(promptsPath)
             }
-            finalMasks.append((q, masks, prompts))
         }
-        let detections = layout.detections(stem)
-        let inputs = finalMasks.flatMap { entry in
-            entry.masks.map { (name: ($0 as NSString).lastPathComponent, path: $0) }
-        }
-        steps.append(Step(stage: "detections", output: detections, kind: .detections,
-                          parameters: try Provenance.json(MergeParameters(configuration)), modelSHA256: "", inputs: inputs) { [self] in
-            try writeDetections(photo: photo, stem: stem, iterations: finalMasks)
-        })
+        steps.append(try detectionsStep(photo: photo, stem: stem))
         return steps
+    }
+
+    /// The last step: every question's masks of every iteration → merged detections.
+    func detectionsStep(photo: String, stem: String) throws -> Step {
+        let iterations = configuration.prompts.indices.map { q in
+            (question: q,
+             masks: (0...configuration.refinementIterations).map { layout.masks(stem, question: q, iteration: $0) },
+             prompts: (0...configuration.refinementIterations).map { layout.prompts(stem, question: q, iteration: $0) })
+        }
+        let inputs = iterations.flatMap(\.masks).map { (name: ($0 as NSString).lastPathComponent, path: $0) }
+        return Step(stage: "detections", output: layout.detections(stem), kind: .detections,
+                    parameters: try Provenance.json(MergeParameters(configuration)), modelSHA256: "", inputs: inputs) { [self] in
+            try writeDetections(photo: photo, stem: stem, iterations: iterations)
+        }
     }
 }
 

@@ -46,6 +46,9 @@ struct Run: ParsableCommand {
     @Flag(help: "List for every photo what would run and why, and run nothing.")
     var dryRun = false
 
+    @Flag(help: "Run only the last step of each photo (merge its masks into detections and pictures) and the batch outputs, from the artifacts already in OUT; loads no model (make run's last rule).")
+    var merge = false
+
     @Option(help: "Photos processed at once (they share the cores).")
     var jobs = 1
 
@@ -69,12 +72,17 @@ struct Run: ParsableCommand {
             }
             let photos = try images.map { try photoFiles(in: $0) } ?? readListFile(list!)
             guard !photos.isEmpty else { throw StageError(images ?? list!, "holds no photos (.jpg, .jpeg, .png)") }
-            let models = try ModelChoice(vlm: vlm, sam: sam)
-            for warning in models.warnings { report("vlsam-run: WARNING: \(warning)") }
             let start = Date()
-            let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration,
-                                         vlm: try models.loadVLM(), sam: try models.loadSAM())
-            report(String(format: "vlsam-run: models loaded in %.1f s", Date().timeIntervalSince(start)))
+            var warnings: [String] = []
+            var loaded: PhotoPipeline.Models?
+            if !merge {
+                let models = try ModelChoice(vlm: vlm, sam: sam)
+                warnings = models.warnings
+                for warning in warnings { report("vlsam-run: WARNING: \(warning)") }
+                loaded = PhotoPipeline.Models(vlm: try models.loadVLM(), sam: try models.loadSAM())
+                report(String(format: "vlsam-run: models loaded in %.1f s", Date().timeIntervalSince(start)))
+            }
+            let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration, models: loaded)
             let batch = try BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, categories: categories?.map,
                                      imageIDs: categories?.imageIDs ?? [:])
             if dryRun {
@@ -83,7 +91,7 @@ struct Run: ParsableCommand {
             }
             let summary = try batch.run()
             print(summaryText(summary, seconds: Date().timeIntervalSince(start)), terminator: "")
-            for warning in models.warnings { report("vlsam-run: WARNING: \(warning)") }
+            for warning in warnings { report("vlsam-run: WARNING: \(warning)") }
             failed = summary.failed > 0
         }
         if failed { throw ExitCode.failure }
