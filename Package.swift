@@ -104,7 +104,7 @@ let package = Package(
         ]),
         // Benchmarks live outside the test suite.
         .executableTarget(name: "vlsam-bench", dependencies: [
-            "SAMModels", "VLMModels", "Pipeline", "Tokenizers", "Artifacts", "Imaging", "Checkpoints", "TensorMath",
+            "SAMModels", "VLMModels", "Pipeline", "BatchDriver", "Tokenizers", "Artifacts", "Imaging", "Checkpoints", "TensorMath",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 

@@ -21,8 +21,11 @@ public final class BatchRun: @unchecked Sendable {
     let imageIDs: [String: Int]
 
     /// Photos are deduplicated by stem: two files of one name would share a folder.
+    /// No progress lines (benchmarks).
+    let quiet: Bool
+
     public init(pipeline: PhotoPipeline, photos: [String], jobs: Int, categories: COCOCategoryMap? = nil,
-                imageIDs: [String: Int] = [:]) throws {
+                imageIDs: [String: Int] = [:], quiet: Bool = false) throws {
         var seen: [String: String] = [:]
         for photo in photos {
             let stem = Self.stem(photo)
@@ -34,6 +37,7 @@ public final class BatchRun: @unchecked Sendable {
         self.jobs = max(1, jobs)
         self.categories = categories
         self.imageIDs = imageIDs
+        self.quiet = quiet
     }
 
     static func stem(_ photo: String) -> String { ((photo as NSString).lastPathComponent as NSString).deletingPathExtension }
@@ -82,7 +86,7 @@ public final class BatchRun: @unchecked Sendable {
                 log.write(["photo": item.photo, "stage": "photo", "status": report.error == nil ? "done" : "failed",
                            "seconds": (Date().timeIntervalSince(start) * 1000).rounded() / 1000,
                            "detections": report.detections, "error": report.error ?? ""])
-                progress.photoFinished(report, seconds: Date().timeIntervalSince(start))
+                if !quiet { progress.photoFinished(report, seconds: Date().timeIntervalSince(start)) }
                 lock.lock()
                 reports.append(report)
                 lock.unlock()

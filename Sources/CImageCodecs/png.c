@@ -176,6 +176,9 @@ VLCodecStatus vl_encode_png(const unsigned char *pixels, int width, int height, 
     }
 
     png_set_write_fn(png, &guard, write_to_memory, flush_memory);
+    /* The pictures a batch writes are looked at, not archived: zlib level 3 is about twice as
+       fast as the default 6 for a few percent more bytes. */
+    png_set_compression_level(png, 3);
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
                  channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);

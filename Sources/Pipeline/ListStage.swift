@@ -52,14 +52,16 @@ public struct ListStage {
         let start = Date()
         // The connector output is kept in the artifact, so the attention stage never reruns the vision tower.
         let features = bundle.model.imageFeatures(prompt.image.tiles)
-        let generation = try bundle.model.generate(ids: ids, imageFeatures: features, maxNewTokens: options.maxNewTokens,
-                                                   stopTokens: bundle.stopTokens, forcedTokens: forced)
+        // A teacher-forced answer is known already: the language model has nothing to add here
+        // (the attention stage runs it over prompt and answer).
+        let answer = try forced ?? bundle.model.generate(ids: ids, imageFeatures: features, maxNewTokens: options.maxNewTokens,
+                                                         stopTokens: bundle.stopTokens).tokens
         let seconds = Date().timeIntervalSince(start)
         progress?(String(format: "%d prompt tokens, %d tiles, %d answer tokens in %.1f s", ids.count,
-                         prompt.image.tileCount, generation.tokens.count, seconds))
+                         prompt.image.tileCount, answer.count, seconds))
 
-        let text = tokenizer.decode(generation.tokens, skipSpecialTokens: true)
-        let byteLengths = generation.tokens.map { tokenizer.isSpecialToken($0) ? 0 : tokenizer.bytes(of: $0).count }
+        let text = tokenizer.decode(answer, skipSpecialTokens: true)
+        let byteLengths = answer.map { tokenizer.isSpecialToken($0) ? 0 : tokenizer.bytes(of: $0).count }
         let objects = parseObjectList(text).map { parsed in
             ObjectsArtifact.Object(name: parsed.name, spans: parsed.byteRanges.map { range in
                 let span = tokenSpan(covering: range, tokenByteLengths: byteLengths)
@@ -82,7 +84,7 @@ public struct ListStage {
             promptText: prompt.text, inputIDs: ids, imageTokenPositions: layout.positions,
             imageTokenTile: layout.positions.indices.map(layout.tile(ofToken:)),
             imageTokenCell: layout.positions.indices.map(layout.cell(ofToken:)),
-            gridSide: layout.gridSide, tiles: tiles, generatedIDs: generation.tokens, generatedText: text, objects: objects,
+            gridSide: layout.gridSide, tiles: tiles, generatedIDs: answer, generatedText: text, objects: objects,
             imageFeatures: features)
         try artifact.write(to: output)
         return artifact

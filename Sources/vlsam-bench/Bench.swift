@@ -48,10 +48,10 @@ struct Bench: ParsableCommand {
     var decodeTokens = 32
 
     enum Part: String, ExpressibleByArgument, CaseIterable {
-        case sam, smolvlm, vlsam, gguf
+        case sam, smolvlm, vlsam, driver, gguf
     }
 
-    @Option(help: "Measure only this part: sam (sgemm, encoder, decoder), smolvlm, vlsam (attention and points) or gguf. Repeatable; default all.")
+    @Option(help: "Measure only this part: sam (sgemm, encoder, decoder), smolvlm, vlsam (attention and points), driver (vlsam-run on 12 photos) or gguf. Repeatable; default all.")
     var only: [Part] = []
 
     mutating func run() throws {
@@ -59,10 +59,13 @@ struct Bench: ParsableCommand {
         print("vlsam-bench  (compute threads: \(computeThreads()), cores: \(ProcessInfo.processInfo.activeProcessorCount))")
         let parts = only.isEmpty ? Part.allCases : only
         if parts.contains(.sam) { try runSAMBench() }
-        if parts.contains(.smolvlm) || parts.contains(.vlsam) {
+        if parts.contains(.smolvlm) || parts.contains(.vlsam) || parts.contains(.driver) {
             let bundle = try randomSmolVLM(config: vlmConfig, modelDirectory: vlmModel)
             if parts.contains(.smolvlm) { try runSmolVLMBench(bundle: bundle, image: image, decodeTokens: decodeTokens) }
             if parts.contains(.vlsam) { try runVLSAMBench(bundle: bundle, image: image, workDirectory: vlmModel + "-vlsam") }
+            if parts.contains(.driver) {
+                try runDriverBench(bundle: bundle, checkpoint: checkpoint, image: image, workDirectory: vlmModel + "-driver")
+            }
         }
         if parts.contains(.gguf) { try runGGUFBench(path: gguf, decodeTokens: decodeTokens) }
     }
