@@ -12,7 +12,7 @@ struct List: ParsableCommand {
         discussion: """
         MODEL is a Hugging Face SmolVLM folder: config.json, model.safetensors (or a sharded index), \
         tokenizer.json, chat_template.json or tokenizer_config.json, preprocessor_config.json.
-          vlsam-list --model models/SmolVLM-256M-Instruct --output truck.objects.h5 truck.jpg
+          vlsam-list --model weights/SmolVLM-256M-Instruct --output truck.objects.h5 truck.jpg
         Open-vocabulary mode skips generation and teacher-forces the given names as the answer:
           vlsam-list --model DIR --output truck.objects.h5 truck.jpg --objects "truck, wheel, window"
         """)
