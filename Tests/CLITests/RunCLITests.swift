@@ -46,6 +46,16 @@ final class RunCLITests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(file)"), file)
         }
         XCTAssertTrue(first.stderr.contains("WARNING") && first.stderr.contains("random weights"), first.stderr)
+        // The report has a row per photo and refers only to files that exist.
+        let page = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("truck.jpg") && page.contains("dog.jpg"))
+        let references = page.components(separatedBy: "src=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+            + page.components(separatedBy: "href=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+        XCTAssertGreaterThanOrEqual(references.count, 4, page)
+        for reference in references {
+            let path = out + "/" + (String(reference).removingPercentEncoding ?? String(reference))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path), "report.html refers to a missing \(reference)")
+        }
 
         // Nothing changed: everything is reused.
         let again = try runStage("vlsam-run", base + ["--dry-run"])
@@ -87,16 +97,11 @@ final class RunCLITests: XCTestCase {
     func testTwoDriversOnOneFolderComputeEachStepOnce() throws {
         let dir = scratchDirectory()
         let images = try photos(dir), out = dir + "/out", arguments = try models() + ["--images", images, "--out", out]
-        let group = DispatchGroup()
-        var results: [ToolRun?] = [nil, nil]
-        for i in 0..<2 {
-            group.enter()
-            DispatchQueue.global().async {
-                results[i] = try? runStage("vlsam-run", arguments)
-                group.leave()
-            }
-        }
-        group.wait()
+        // Two processes started together; each thread writes only its own slot.
+        let results = UnsafeMutableBufferPointer<ToolRun?>.allocate(capacity: 2)
+        defer { results.deallocate() }
+        results.initialize(repeating: nil)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in results[i] = try? runStage("vlsam-run", arguments) }
         for result in results { XCTAssertEqual(result?.status, 0, result?.stderr ?? "did not run") }
         let ran = try log(out).filter { $0["status"] as? String == "ran" }.map { "\($0["photo"]!) \($0["output"]!)" }
         XCTAssertEqual(ran.count, Set(ran).count, "a step ran twice: \(ran)")
