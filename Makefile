@@ -18,6 +18,7 @@ SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; the
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/' | expand -t 16
+	@printf '\n%s\n' "$$RUN_HELP"
 
 build: ## build everything in release mode
 	$(SWIFT) build -c release
@@ -95,5 +96,5 @@ clean: ## remove build products and unfinished downloads (keeps weights/ and dow
 	rm -rf .build
 	rm -f weights/*.part weights/*/*.part downloads/smollm2/*.part
 
-# Batch pipeline
+# The batch pipeline as make rules: make run (the main job), the same artifacts as vlsam-run.
 include pipelines/vlsam.mk

@@ -1,76 +1,252 @@
-# The VL-SAM pipeline as make rules: every artifact is a file target, so an interrupted batch
-# resumes where it stopped (make rebuilds only what is missing or older than its inputs), and
-# the stage programs write atomically, so a half-written artifact never looks complete.
+# The VL-SAM method as make rules: the artifacts `vlsam-run` makes, made by the stage programs.
 #
-#   make segment IMAGE_DIR=photos OUT=artifacts/photos VLM=weights/SmolVLM-256M-Instruct CHECKPOINT=weights/sam_vit_b_01ec64.pth
+#   make run [IMAGE_DIR=photos] [OUT=results] [-j2] [VLM=dir] [CHECKPOINT=file] [OBJECTS="a, b"] [SPLIT=no]
+#            [THRESHOLD=0.6] [STRATEGY=kmeans] [K=1] [MERGE_IOU=0.6] …   (variables below)
 #
-# For each photo <stem>.jpg/.jpeg/.png in IMAGE_DIR, under OUT:
-#   objects/<stem>.objects.h5        vlsam-list: what the VLM names (teacher-forced OBJECTS when set)
-#   attention/<stem>.attention.h5    vlsam-attend: one map per object  (+ attention/<stem>/*.png)
-#   prompts/<stem>.prompts.h5        vlsam-points: points per object   (+ prompts/<stem>/*.png)
-#   embeddings/<stem>.embedding.h5   vlsam-encode
-#   masks/<stem>.masks.h5            vlsam-decode, 3 masks per object  (+ masks/<stem>/*.png)
-#   prompts/<stem>.prompts.1.h5      vlsam-points --previous-masks: refinement step 1
-#   masks/<stem>.masks.1.h5          vlsam-decode of the refined prompts (+ masks/<stem>.1/*.png)
+# For each photo <stem> of IMAGE_DIR (.jpg, .jpeg, .png in any case), in OUT/photos/<stem>/ (the layout
+# of Sources/BatchDriver/OutputLayout.swift), in the driver's order:
+#   embedding.h5      vlsam-encode
+#   objects.h5        vlsam-list (OBJECTS: names teacher-forced instead of asking)
+#   attention.h5      vlsam-attend
+#   prompts.0.h5      vlsam-points
+#   masks.0.h5        vlsam-decode --multimask --prompts prompts.0.h5
+#   prompts.<k>.h5    vlsam-points --previous-masks masks.<k-1>.h5      k = 1 … K
+#   masks.<k>.h5      vlsam-decode --multimask --prompts prompts.<k>.h5
+# then one `vlsam-run --merge` over the photos that got that far: per photo overlay.png, panels/ and
+# detections.h5 (written last), then OUT/detections.json, images.json, thumbnails, report.html (last)
+# and a line per step in run.jsonl.
+#
+# Resuming: every artifact is a file target and the programs write atomically, so an interrupted run
+# redoes only what is missing (leftover temporary files of killed writers are removed first).
+# Parameters: each stage's flags and model path are kept in OUT/.stamps/<stage>.flags, and each photo's
+# path, size and mtime in OUT/.stamps/source/<stem>, rewritten only when they change; every artifact
+# depends on its stage's stamp and on its model's files, so a changed option, model or photo reruns
+# that stage and what depends on it, nothing else.
+# Locking: every stage runs under flock(1) on OUT/photos/<stem>/.lock, the lock vlsam-run holds while it
+# works on a photo, so make and the driver on one OUT never work on one photo at the same time.
+# Failures: the photo rules run with -k, so a bad photo does not stop the others; the merge covers the
+# photos that completed, and `run` fails at the end naming the photos that did not.
 
-IMAGE_DIR ?= ../shared/data/samples
+SHELL := /bin/bash
+SWIFT ?= swift
+
+# For `make help`.
+define RUN_HELP
+make run [IMAGE_DIR=photos] [OUT=results] [-j2]: vlsam-run's method as make rules (pipelines/vlsam.mk),
+  resumable, each stage rerun only when its options, its model or its inputs changed. Variables:
+  VLM CHECKPOINT BIN THREADS  OBJECTS PROMPT SPLIT=no MAX_NEW_TOKENS  FLOW ALPHA REGULARIZATION QUERY TILES
+  STRATEGY THRESHOLD POINTS SEED BOX_FROM_MASK=yes  K MERGE_IOU  (defaults: vlsam-run's; see the file)
+endef
+export RUN_HELP
+
+# The parity bundles and sample photos (vlsam-run reads VLSAM_SHARED too).
+SHARED ?= $(or $(VLSAM_SHARED),../shared)
+IMAGE_DIR ?= $(SHARED)/data/samples
 OUT ?= artifacts/samples
-BIN ?= .build/release
-# The real models when `make weights` has fetched them, else the parity bundles'
-# architecture-exact random weights: the pipeline runs, but its maps and masks mean nothing.
-VLM ?= $(firstword $(wildcard weights/SmolVLM-256M-Instruct) ../shared/parity/smolvlm-tiny)
-CHECKPOINT ?= $(firstword $(wildcard weights/efficient_sam_vitt.pt) ../shared/parity/efficientsam-vitt/weights.pt)
-# Object names to teacher-force instead of asking the VLM (comma-separated). A random-weight VLM
-# answers gibberish, so it is given a fixed list.
+# The stage programs. Under SWIFT_BUILD_DIR (a SwiftPM scratch path) they are rebuilt there when
+# Sources/ or Package.swift changed; anywhere else they are used as they are.
+SWIFT_BUILD_DIR ?= .build
+BIN ?= $(SWIFT_BUILD_DIR)/release
+# The real models when `make weights` has fetched them, else the parity bundles' architecture-exact
+# random weights (as vlsam-run chooses): the method runs, but its maps and masks mean nothing.
+VLM ?= $(firstword $(wildcard weights/SmolVLM-256M-Instruct) $(SHARED)/parity/smolvlm-tiny)
+CHECKPOINT ?= $(firstword $(wildcard weights/efficient_sam_vitt.pt) $(SHARED)/parity/efficientsam-vitt/weights.pt)
+
+# Method options; the defaults are vlsam-run's (vlsam-run --help names the flags).
 comma := ,
-OBJECTS ?= $(if $(findstring ../shared/parity,$(VLM)),dog$(comma) truck$(comma) window$(comma) bottle$(comma) person)
-RANDOM_WEIGHTS := $(findstring ../shared/parity,$(VLM) $(CHECKPOINT))
+# Listing: the question, SPLIT= (the processor's setting, on for SmolVLM) or SPLIT=no, the longest
+# answer, and OBJECTS: comma-separated names teacher-forced instead of asking. A random-weight VLM
+# answers gibberish, so it is given a fixed list.
+PROMPT ?= List all the objects in this image.
+SPLIT ?=
+MAX_NEW_TOKENS ?= 64
+OBJECTS ?= $(if $(findstring parity/,$(VLM)),dog$(comma) truck$(comma) window$(comma) bottle$(comma) person)
+# Attention: flow rollout|mean, its residual share, regularisation column|none, query rows
+# both|predicting|token, tiles both|local|global.
+FLOW ?= rollout
+ALPHA ?= 0.9
+REGULARIZATION ?= column
+QUERY ?= both
+TILES ?= both
+# Points: strategy vl-sam|local-maxima|kmeans|random, threshold tau, points per kind, seed (kmeans and
+# random only), BOX_FROM_MASK=yes to prompt refinement steps with the kept mask's box too.
+STRATEGY ?= vl-sam
+THRESHOLD ?= 0.5
+POINTS ?= 3
+SEED ?= 0
+BOX_FROM_MASK ?=
+# K refinement steps after the first decode; mask IoU above which detections of one name merge.
+K ?= 2
+MERGE_IOU ?= 0.5
+# BLAS threads per stage program (--threads; empty: all cores). Results do not depend on it.
+THREADS ?=
 
-IMAGES := $(wildcard $(IMAGE_DIR)/*.jpg $(IMAGE_DIR)/*.jpeg $(IMAGE_DIR)/*.png)
-STEMS := $(basename $(notdir $(IMAGES)))
-REFINED := $(STEMS:%=$(OUT)/masks/%.masks.1.h5)
-STAGES := vlsam-list vlsam-attend vlsam-points vlsam-encode vlsam-decode
+override IMAGE_DIR := $(patsubst %/,%,$(IMAGE_DIR))
+override OUT := $(patsubst %/,%,$(OUT))
+STAMPS := $(OUT)/.stamps
+TOP_MAKEFILE := $(firstword $(MAKEFILE_LIST))
+RANDOM_WEIGHTS := $(strip $(foreach model,$(VLM) $(CHECKPOINT),$(if $(findstring parity/,$(model)),$(model))))
+VLM_FILES := $(wildcard $(VLM)/*.safetensors $(VLM)/*.json)
 
-.PHONY: segment stage-programs
-# Every artifact is a result in its own right, not an intermediate for make to delete.
-.SECONDARY:
-segment: $(REFINED) ## the VL-SAM chain on every photo in IMAGE_DIR into OUT (resumable)
-	@echo "segment: $(words $(REFINED)) photos from $(IMAGE_DIR) → $(OUT) (VLM $(VLM), SAM $(CHECKPOINT))"
-	@$(if $(RANDOM_WEIGHTS),echo "segment: WARNING: random parity weights were used ($(RANDOM_WEIGHTS)); the maps and masks mean nothing. Run make weights." >&2,true)
+# A shell word holding $(1) exactly.
+quote = '$(subst ','\'',$(1))'
 
-stage-programs:
-	$(SWIFT) build -c release $(STAGES:%=--product %)
+# The photos, as vlsam-run finds them: not hidden, sorted by name.
+PHOTO_NAMES := $(shell [ -d $(call quote,$(IMAGE_DIR)) ] && find $(call quote,$(IMAGE_DIR)/) -mindepth 1 -maxdepth 1 \
+	! -type d ! -name '.*' \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' \) -printf '%f\n' | LC_ALL=C sort)
+SPACED_NAMES := $(shell [ -d $(call quote,$(IMAGE_DIR)) ] && find $(call quote,$(IMAGE_DIR)/) -mindepth 1 -maxdepth 1 \
+	\( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' \) -name '* *' -printf "'%f' ")
+STEMS := $(basename $(PHOTO_NAMES))
+DUPLICATE_STEMS := $(shell printf '%s\n' $(STEMS) | sort | uniq -d)
+$(foreach name,$(PHOTO_NAMES),$(eval PHOTO.$(basename $(name)) := $(IMAGE_DIR)/$(name)))
 
-$(STAGES:%=$(BIN)/%): | stage-programs
+ITERATIONS := $(shell seq 0 $(K) 2>/dev/null)
+PHOTO_FILES := embedding.h5 objects.h5 attention.h5 $(foreach k,$(ITERATIONS),prompts.$(k).h5 masks.$(k).h5)
+# $(call artifacts,NAME): OUT/photos/<stem>/NAME of every photo.
+artifacts = $(foreach stem,$(sort $(STEMS)),$(OUT)/photos/$(stem)/$(1))
 
-# The source photo of a stem, whatever its extension.
-photo = $(firstword $(filter %/$(1).jpg %/$(1).jpeg %/$(1).png,$(IMAGES)))
+# What each stage's stamp holds: its model and every flag that changes what it records.
+THREAD_FLAG := $(if $(THREADS),--threads $(THREADS))
+LIST_FLAGS := --prompt $(call quote,$(PROMPT)) --max-new-tokens $(MAX_NEW_TOKENS) $(if $(filter no,$(SPLIT)),--no-split) \
+	$(if $(strip $(OBJECTS)),--objects $(call quote,$(OBJECTS)))
+ATTEND_FLAGS := --flow $(FLOW) --alpha $(ALPHA) --regularization $(REGULARIZATION) --query $(QUERY) --tiles $(TILES)
+# vlsam-points records the seed only for kmeans and random.
+POINTS_FLAGS := --strategy $(STRATEGY) --threshold $(THRESHOLD) --points $(POINTS) \
+	$(if $(filter kmeans random,$(STRATEGY)),--seed $(SEED))
+REFINE_FLAGS := $(POINTS_FLAGS) $(if $(filter yes,$(BOX_FROM_MASK)),--box-from-mask)
+FLAGS.encode = $(CHECKPOINT)
+FLAGS.list = $(VLM) $(LIST_FLAGS)
+FLAGS.attend = $(VLM) $(ATTEND_FLAGS)
+FLAGS.points = $(POINTS_FLAGS)
+FLAGS.refine = $(REFINE_FLAGS)
+FLAGS.decode = $(CHECKPOINT) --multimask
+FLAGS.merge = --iterations $(K) --merge-iou $(MERGE_IOU) $(foreach stem,$(MERGED),$(PHOTO.$(stem)))
+# vlsam-run's spelling of every method option, for the merge.
+RUN_FLAGS := --vlm $(VLM) --sam $(CHECKPOINT) $(LIST_FLAGS) $(ATTEND_FLAGS) --strategy $(STRATEGY) --threshold $(THRESHOLD) \
+	--points $(POINTS) --seed $(SEED) $(if $(filter yes,$(BOX_FROM_MASK)),--box-from-mask) --iterations $(K) --merge-io-u $(MERGE_IOU)
 
-.SECONDEXPANSION:
-$(OUT)/objects/%.objects.h5: $$(call photo,$$*) | $(BIN)/vlsam-list
+# make -n: the photo rules only print their commands, so run takes every photo as done.
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
+
+# A recipe's command under the lock of the photo it works on.
+LOCK = flock $(OUT)/photos/$*/.lock
+
+STAGE_PROGRAMS := $(addprefix $(BIN)/,vlsam-encode vlsam-list vlsam-attend vlsam-points vlsam-decode vlsam-run)
+PHOTO_DONE := $(patsubst %,photo-done/%,$(sort $(STEMS)))
+
+.PHONY: run segment run-photos run-merge FORCE $(PHOTO_DONE)
+
+run: ## the VL-SAM method on every photo of IMAGE_DIR into OUT, as vlsam-run does (resumable; -j2: two photos at once)
+	@fail() { echo "run: $$*" >&2; exit 1; }; \
+	[ -d $(call quote,$(IMAGE_DIR)) ] || fail "IMAGE_DIR=$(IMAGE_DIR) is not a folder"; \
+	$(if $(SPACED_NAMES),fail "make cannot handle file names with spaces: $(SPACED_NAMES)in $(IMAGE_DIR); rename them or use vlsam-run";) \
+	$(if $(PHOTO_NAMES),,fail "IMAGE_DIR=$(IMAGE_DIR) holds no photos (.jpg, .jpeg, .png, any case)";) \
+	$(if $(DUPLICATE_STEMS),fail "photos of one name would share a folder: $(foreach stem,$(DUPLICATE_STEMS),$(filter $(stem).%,$(PHOTO_NAMES)))";) \
+	case $(call quote,$(K)) in ''|*[!0-9]*) fail "K=$(K) is not a whole number";; esac; \
+	case $(call quote,$(SPLIT)) in ''|yes|no) ;; *) fail "SPLIT=$(SPLIT): give no, or nothing for the processor's setting";; esac; \
+	[ -d $(call quote,$(VLM)) ] || fail "VLM=$(VLM) is not a model folder (make weights fetches weights/SmolVLM-256M-Instruct)"; \
+	[ -f $(call quote,$(CHECKPOINT)) ] || fail "CHECKPOINT=$(CHECKPOINT) is missing (make weights fetches weights/efficient_sam_vitt.pt)"; \
+	command -v flock >/dev/null || fail "flock (util-linux) is missing"
+	@$(if $(RANDOM_WEIGHTS),echo "run: WARNING: random parity weights ($(RANDOM_WEIGHTS)): the maps and masks mean nothing; run make weights" >&2)
+	@mkdir -p $(STAMPS); \
+	for folder in $(wildcard $(OUT)/photos/*/); do \
+		flock -n $${folder}.lock find $$folder -maxdepth 2 \( -name '.*.partial-*' -o -name '.*.tmp-*' \) -delete 2>/dev/null; \
+	done; \
+	find $(STAMPS) -maxdepth 2 -name '*.tmp.*' -mmin +1 -delete; \
+	finished=$(STAMPS)/finished.$$$$; $(if $(DRY_RUN),printf '%s\n' $(STEMS),:) > $$finished; \
+	$(MAKE) --no-print-directory -f $(TOP_MAKEFILE) -k run-photos PHOTOS_DONE=$$finished; photos=$$?; \
+	merged=$$(for stem in $(STEMS); do grep -qxF "$$stem" $$finished && printf '%s ' "$$stem"; done); \
+	failed=$$(for name in $(PHOTO_NAMES); do grep -qxF "$${name%.*}" $$finished || printf '%s ' "$$name"; done); \
+	rm -f $$finished; merge=0; \
+	if [ -n "$$merged" ]; then \
+		$(MAKE) --no-print-directory -f $(TOP_MAKEFILE) run-merge MERGED="$$merged" BUILD_PROGRAMS=no || merge=1; fi; \
+	$(if $(RANDOM_WEIGHTS),echo "run: WARNING: random parity weights ($(RANDOM_WEIGHTS)): the maps and masks mean nothing; run make weights" >&2;) \
+	if [ -n "$$failed" ]; then echo "run: FAILED photos: $$failed(their first error is above; the merge left them out)" >&2; \
+	elif [ $$photos -ne 0 ]; then echo "run: the photo rules failed (see above)" >&2; fi; \
+	if [ $$merge -ne 0 ]; then echo "run: the merge (vlsam-run --merge) failed (see above)" >&2; fi; \
+	[ $$photos -eq 0 ] && [ $$merge -eq 0 ] || exit 1; \
+	echo "run: $(words $(STEMS)) photos from $(IMAGE_DIR) → $(OUT)/report.html (VLM $(VLM), SAM $(CHECKPOINT))"
+
+segment: run ## the same as run (its old name)
+
+# The photo rules (run calls this with -k): each photo's last masks, then its name in PHOTOS_DONE.
+PHOTOS_DONE ?= /dev/null
+run-photos: $(PHOTO_DONE) $(BIN)/vlsam-run
+$(PHOTO_DONE): photo-done/%: $(foreach file,$(PHOTO_FILES),$(OUT)/photos/%/$(file))
+	@echo '$*' >> $(PHOTOS_DONE)
+
+# The last step (run calls this with MERGED: the stems whose masks are all made): detections and
+# pictures per photo, then the batch files; report.html is written last. It runs again when a mask,
+# the photos merged or the merge options changed, or when a photo's detections.h5 is missing.
+MERGED ?=
+MERGE_LIST := $(STAMPS)/merge.list
+MERGED_DETECTIONS := $(foreach stem,$(MERGED),$(OUT)/photos/$(stem)/detections.h5)
+run-merge: $(OUT)/report.html
+$(OUT)/report.html $(OUT)/detections.json $(OUT)/images.json &: \
+		$(foreach stem,$(MERGED),$(foreach k,$(ITERATIONS),$(OUT)/photos/$(stem)/masks.$(k).h5)) $(STAMPS)/merge.flags \
+		$(if $(filter-out $(wildcard $(MERGED_DETECTIONS)),$(MERGED_DETECTIONS)),FORCE) | $(BIN)/vlsam-run
+	@printf '%s\n' $(foreach stem,$(MERGED),$(call quote,$(PHOTO.$(stem)))) > $(MERGE_LIST)
+	$(BIN)/vlsam-run --merge --list $(MERGE_LIST) --out $(OUT) $(RUN_FLAGS) $(THREAD_FLAG) || { rm -f $(STAMPS)/merge.flags; exit 1; }
+
+# The stage rules, in the driver's order; within a photo they run one after another (order-only
+# prerequisites), so -jN works on N photos at once.
+$(call artifacts,embedding.h5): $(OUT)/photos/%/embedding.h5: $(STAMPS)/source/% $(STAMPS)/encode.flags $(CHECKPOINT) \
+		| $(BIN)/vlsam-encode
 	@mkdir -p $(@D)
-	$(BIN)/vlsam-list --model $(VLM) --output $@ $< $(if $(strip $(OBJECTS)),--objects "$(OBJECTS)")
+	$(LOCK) $(BIN)/vlsam-encode --checkpoint $(CHECKPOINT) --output $@ $(THREAD_FLAG) $(PHOTO.$*)
 
-$(OUT)/attention/%.attention.h5: $(OUT)/objects/%.objects.h5 | $(BIN)/vlsam-attend
+$(call artifacts,objects.h5): $(OUT)/photos/%/objects.h5: $(STAMPS)/source/% $(STAMPS)/list.flags $(VLM_FILES) \
+		| $(OUT)/photos/%/embedding.h5 $(BIN)/vlsam-list
 	@mkdir -p $(@D)
-	$(BIN)/vlsam-attend --model $(VLM) --objects $< --output $@ --png-dir $(OUT)/attention/$*
+	$(LOCK) $(BIN)/vlsam-list --model $(VLM) $(LIST_FLAGS) --output $@ $(THREAD_FLAG) $(PHOTO.$*)
 
-$(OUT)/prompts/%.prompts.h5: $(OUT)/attention/%.attention.h5 | $(BIN)/vlsam-points
-	@mkdir -p $(@D)
-	$(BIN)/vlsam-points --attention $< --output $@ --png-dir $(OUT)/prompts/$*
+$(call artifacts,attention.h5): $(OUT)/photos/%/attention.h5: $(OUT)/photos/%/objects.h5 $(STAMPS)/attend.flags $(VLM_FILES) \
+		| $(BIN)/vlsam-attend
+	$(LOCK) $(BIN)/vlsam-attend --model $(VLM) --objects $(@D)/objects.h5 --output $@ $(ATTEND_FLAGS) $(THREAD_FLAG)
 
-$(OUT)/embeddings/%.embedding.h5: $$(call photo,$$*) | $(BIN)/vlsam-encode
-	@mkdir -p $(@D)
-	$(BIN)/vlsam-encode --checkpoint $(CHECKPOINT) --output $@ $<
+$(call artifacts,prompts.0.h5): $(OUT)/photos/%/prompts.0.h5: $(OUT)/photos/%/attention.h5 $(STAMPS)/points.flags | $(BIN)/vlsam-points
+	$(LOCK) $(BIN)/vlsam-points --attention $(@D)/attention.h5 --output $@ $(POINTS_FLAGS) $(THREAD_FLAG)
 
-$(OUT)/masks/%.masks.h5: $(OUT)/embeddings/%.embedding.h5 $(OUT)/prompts/%.prompts.h5 | $(BIN)/vlsam-decode
-	@mkdir -p $(@D)
-	$(BIN)/vlsam-decode --checkpoint $(CHECKPOINT) --embedding $< --prompts $(word 2,$^) --output $@ --multimask \
-	  --png-dir $(OUT)/masks/$*
+# $(call refinement_rules,k,k-1): refinement step k's points, from the masks of step k-1.
+define refinement_rules
+$(call artifacts,prompts.$(1).h5): $(OUT)/photos/%/prompts.$(1).h5: $(OUT)/photos/%/attention.h5 $(OUT)/photos/%/masks.$(2).h5 \
+		$(STAMPS)/refine.flags | $(BIN)/vlsam-points
+	$$(LOCK) $(BIN)/vlsam-points --attention $$(@D)/attention.h5 --previous-masks $$(@D)/masks.$(2).h5 --output $$@ \
+		$$(REFINE_FLAGS) $$(THREAD_FLAG)
+endef
+# $(call decode_rules,k): the masks of step k.
+define decode_rules
+$(call artifacts,masks.$(1).h5): $(OUT)/photos/%/masks.$(1).h5: $(OUT)/photos/%/embedding.h5 $(OUT)/photos/%/prompts.$(1).h5 \
+		$(STAMPS)/decode.flags $(CHECKPOINT) | $(BIN)/vlsam-decode
+	$$(LOCK) $(BIN)/vlsam-decode --checkpoint $(CHECKPOINT) --embedding $$(@D)/embedding.h5 --prompts $$(@D)/prompts.$(1).h5 \
+		--output $$@ --multimask $$(THREAD_FLAG)
+endef
+$(foreach k,$(ITERATIONS),$(eval $(call decode_rules,$(k))))
+$(foreach k,$(wordlist 2,$(words $(ITERATIONS)),$(ITERATIONS)),$(eval $(call refinement_rules,$(k),$(word $(k),$(ITERATIONS)))))
 
-$(OUT)/prompts/%.prompts.1.h5: $(OUT)/attention/%.attention.h5 $(OUT)/masks/%.masks.h5 | $(BIN)/vlsam-points
-	$(BIN)/vlsam-points --attention $< --previous-masks $(word 2,$^) --output $@ --png-dir $(OUT)/prompts/$*.1
+# A stamp is rewritten only when what it holds changes, so its mtime is when that last changed. (They
+# are written under make -n too, marked +, so that a dry run lists only what would really run.)
+# $(call write_if_changed,COMMANDS): the output of COMMANDS into $@, unless $@ holds it already.
+write_if_changed = mkdir -p $(@D) && { $(1); } > $@.tmp.$$$$ && \
+	if cmp -s $@.tmp.$$$$ $@; then rm -f $@.tmp.$$$$; else mv -f $@.tmp.$$$$ $@; fi
+# Each stage's flags and model.
+STAMP_FILES := $(foreach stage,encode list attend points refine decode merge,$(STAMPS)/$(stage).flags)
+$(STAMP_FILES): $(STAMPS)/%.flags: FORCE
+	@+$(call write_if_changed,printf '%s\n' $(call quote,$(strip $(FLAGS.$*))))
+# Each photo's path, size and modification time: a photo replaced by another file, even an older one,
+# or taken from another IMAGE_DIR is listed and encoded again.
+$(patsubst %,$(STAMPS)/source/%,$(sort $(STEMS))): $(STAMPS)/source/%: FORCE
+	@+$(call write_if_changed,printf '%s\n' $(call quote,$(PHOTO.$*)) && stat -L -c '%s %y' $(call quote,$(PHOTO.$*)))
+FORCE:
 
-$(OUT)/masks/%.masks.1.h5: $(OUT)/embeddings/%.embedding.h5 $(OUT)/prompts/%.prompts.1.h5 | $(BIN)/vlsam-decode
-	$(BIN)/vlsam-decode --checkpoint $(CHECKPOINT) --embedding $< --prompts $(word 2,$^) --output $@ --multimask \
-	  --png-dir $(OUT)/masks/$*.1
+# The stage programs, rebuilt only when a source changed (touched after the build, since SwiftPM
+# leaves a binary alone when its own inputs did not change); once per run, before the photo rules.
+BUILD_PROGRAMS ?= yes
+ifeq ($(BUILD_PROGRAMS)$(if $(filter $(SWIFT_BUILD_DIR)/release $(SWIFT_BUILD_DIR)/%/release,$(BIN)),+under),yes+under)
+$(STAGE_PROGRAMS) &: $(shell find Sources -type f 2>/dev/null) Package.swift $(wildcard Package.resolved)
+	$(SWIFT) build -c release --scratch-path $(SWIFT_BUILD_DIR)
+	@touch $(STAGE_PROGRAMS)
+else
+$(STAGE_PROGRAMS):
+	@echo "run: $@ is missing: build the stage programs into BIN=$(BIN), or leave BIN unset (make builds them into $(SWIFT_BUILD_DIR)/release)" >&2; exit 1
+endif
