@@ -10,17 +10,24 @@ import VLSAMMethod
 extension PhotoPipeline {
     /// The last step of a photo: each object's final mask (§9: the latest iteration, or the first
     /// whose mask barely changed from the one before; an object whose refinement stopped keeps
-    /// its last mask), pooled over the questions, merged (§10), drawn, and written as the
-    /// `vlsam.detections` artifact — last, since it marks the photo done.
-    func writeDetections(photo: String, stem: String, iterations: [(question: Int, masks: [String], prompts: [String])]) throws {
+    /// its last mask), pooled over the questions and scales — a crop's masks pasted into the photo
+    /// at the crop's place, their boxes and points moved with them — merged (§10), drawn, and
+    /// written as the `vlsam.detections` artifact — last, since it marks the photo done.
+    func writeDetections(photo: String, stem: String, chains: [Chain], inputs: [(name: String, path: String)]) throws {
+        let picture = try decodeImage(atPath: photo)
+        let size = ImageSize(height: picture.height, width: picture.width)
         var candidates: [Detection] = []
-        var maps: [String: [Float]] = [:]
-        var size = ImageSize(height: 0, width: 0)
-        for (question, masksPaths, promptsPaths) in iterations {
-            let masks = try masksPaths.map { try MasksArtifact.read(from: $0) }
-            let prompts = try promptsPaths.map { try PromptsArtifact.read(from: $0) }
-            size = masks[0].originalSize
-            let attention = try AttentionArtifact.read(from: layout.attention(stem, question: question))
+        // Where each candidate's attention map is: its chain's attention artifact, object index, crop.
+        var origins: [(attention: String, object: Int, crop: CropRectangle?)] = []
+        for chain in chains {
+            let masks = try chain.masks.map { try MasksArtifact.read(from: $0) }
+            let prompts = try chain.prompts.map { try PromptsArtifact.read(from: $0) }
+            let crop = chain.scale == 0 ? nil : Multiscale.crop(scale: chain.scale, height: size.height, width: size.width)
+            let local = crop.map { ImageSize(height: $0.height, width: $0.width) } ?? size
+            if let (path, artifact) = zip(chain.masks, masks).first(where: { $0.1.originalSize != local }) {
+                throw StageError(path, "holds masks of \(artifact.originalSize.height)x\(artifact.originalSize.width) pixels, " +
+                                 "the \(crop == nil ? "photo" : "crop") is \(local.height)x\(local.width)")
+            }
             for (object, name) in masks[0].setNames.enumerated() {
                 var final: (iteration: Int, mask: Int)?
                 for (k, artifact) in masks.enumerated() {
@@ -33,20 +40,32 @@ extension PhotoPipeline {
                     if converged { break }
                 }
                 guard let (k, index) = final else { continue }
-                let mask = Array(masks[k].mask(index))
+                var mask = Array(masks[k].mask(index))
+                var set = prompts[k].sets[object]
+                if let crop {
+                    mask = Multiscale.paste(mask, from: crop, height: size.height, width: size.width, zero: 0)
+                    set.points = set.points.map { Multiscale.shift($0, by: crop) }
+                }
                 guard let box = Refinement.boundingBox(of: mask, height: size.height, width: size.width) else { continue }
-                let set = prompts[k].sets[object]
                 candidates.append(Detection(name: name, score: masks[k].iouPredictions[index], mask: mask, box: box,
-                                            question: question, scale: 0, iteration: k, points: set.points, labels: set.labels))
-                if maps["\(question) \(name)"] == nil { maps["\(question) \(name)"] = promptMap(attention, object: object).values }
+                                            question: chain.question, scale: chain.scale, iteration: k,
+                                            points: set.points, labels: set.labels))
+                origins.append((chain.attention, object, crop))
             }
         }
-        let kept = Merging.keep(candidates, iouThreshold: configuration.mergeIoU).map { candidates[$0] }
-        try drawPictures(kept, maps: maps, photo: photo, stem: stem)
+        let keptIndices = Merging.keep(candidates, iouThreshold: configuration.mergeIoU)
+        let kept = keptIndices.map { candidates[$0] }
+        // The panels' attention maps, for the kept detections only: a crop's map lies at its place
+        // in a photo-sized map of zeros.
+        var attention: [String: AttentionArtifact] = [:]
+        let maps = try keptIndices.map { i -> [Float] in
+            let origin = origins[i]
+            if attention[origin.attention] == nil { attention[origin.attention] = try AttentionArtifact.read(from: origin.attention) }
+            let map = promptMap(attention[origin.attention]!, object: origin.object).values
+            return origin.crop.map { Multiscale.paste(map, from: $0, height: size.height, width: size.width, zero: 0) } ?? map
+        }
+        try drawPictures(kept, maps: maps, photo: picture, stem: stem)
 
-        let inputs = try Dictionary(uniqueKeysWithValues: iterations.flatMap(\.masks).map {
-            (($0 as NSString).lastPathComponent, try sha256Hex(ofFile: $0))
-        })
         let artifact = DetectionsArtifact(
             provenance: Provenance(producer: "vlsam-run", sourceImage: photo, sourceImageSHA256: try sha256Hex(ofFile: photo),
                                    parameters: try Provenance.json(MergeParameters(configuration))),
@@ -57,7 +76,7 @@ extension PhotoPipeline {
                                              question: d.question, scale: d.scale, iteration: d.iteration,
                                              points: d.points, labels: d.labels)
             },
-            inputs: inputs)
+            inputs: try Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, try sha256Hex(ofFile: $0.path)) }))
         try artifact.write(to: layout.detections(stem))
     }
 
@@ -68,16 +87,14 @@ extension PhotoPipeline {
         return candidates.max { masks.iouPredictions[$0] < masks.iouPredictions[$1] }
     }
 
-    /// The overlay of every detection and one panel per detection, before the artifact that
-    /// marks the photo done.
-    func drawPictures(_ detections: [Detection], maps: [String: [Float]], photo path: String, stem: String) throws {
-        let photo = try decodeImage(atPath: path)
+    /// The overlay of every detection and one panel per detection (with its photo-sized attention
+    /// map), before the artifact that marks the photo done.
+    func drawPictures(_ detections: [Detection], maps: [[Float]], photo: RGBImage, stem: String) throws {
         try writePNG(detectionOverlay(photo, detections.map(\.picture)), to: layout.overlay(stem))
         let panels = layout.panels(stem)
         try? FileManager.default.removeItem(atPath: panels)
         try FileManager.default.createDirectory(atPath: panels, withIntermediateDirectories: true)
-        for (i, detection) in detections.enumerated() {
-            let map = maps["\(detection.question) \(detection.name)"] ?? []
+        for (i, (detection, map)) in zip(detections, maps).enumerated() {
             try writePNG(detectionPanel(photo, detection.picture, attention: map, colourIndex: i),
                          to: (panels as NSString).appendingPathComponent(Self.panelName(i, detection.name)))
         }

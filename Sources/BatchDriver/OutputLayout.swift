@@ -7,6 +7,11 @@ import Foundation
 ///     OUT/photos/<stem>/prompts.<k>.h5        vlsam.prompts of refinement iteration k (prompts.q<q>.<k>.h5)
 ///     OUT/photos/<stem>/masks.<k>.h5          vlsam.masks of iteration k (masks.q<q>.<k>.h5)
 ///     OUT/photos/<stem>/embedding.h5          vlsam.embedding
+///     OUT/photos/<stem>/crop.s<s>.png         multi-scale ensemble (`multiscale`): quadrant s = 1…4 of the photo,
+///     OUT/photos/<stem>/crop.s<s>.json        with what it was cut from (the crop step's record, written after the PNG);
+///                                             every artifact above made from that crop has `.s<s>` after the
+///                                             question: objects[.q<q>].s<s>.h5, prompts[.q<q>].s<s>.<k>.h5,
+///                                             embedding.s<s>.h5, … (scale 0, the whole photo, has no suffix)
 ///     OUT/photos/<stem>/overlay.png           every detection on the photo (+ thumbnail.png for the report)
 ///     OUT/photos/<stem>/panels/<i>_<name>.png one panel per detection
 ///     OUT/photos/<stem>/detections.h5         vlsam.detections, written last: the photo is done
@@ -21,12 +26,27 @@ public struct OutputLayout: Sendable {
     /// The folder of one photo, named by its file name without extension.
     public func photoFolder(_ stem: String) -> String { path("photos", stem) }
 
-    public func objects(_ stem: String, question: Int) -> String { artifact(stem, "objects", question, nil) }
-    public func attention(_ stem: String, question: Int) -> String { artifact(stem, "attention", question, nil) }
-    public func prompts(_ stem: String, question: Int, iteration: Int) -> String { artifact(stem, "prompts", question, iteration) }
-    public func masks(_ stem: String, question: Int, iteration: Int) -> String { artifact(stem, "masks", question, iteration) }
-    public func embedding(_ stem: String) -> String { artifact(stem, "embedding", 0, nil) }
+    public func objects(_ stem: String, question: Int, scale: Int = 0) -> String {
+        artifact(stem, "objects", question, nil, scale: scale)
+    }
+    public func attention(_ stem: String, question: Int, scale: Int = 0) -> String {
+        artifact(stem, "attention", question, nil, scale: scale)
+    }
+    public func prompts(_ stem: String, question: Int, iteration: Int, scale: Int = 0) -> String {
+        artifact(stem, "prompts", question, iteration, scale: scale)
+    }
+    public func masks(_ stem: String, question: Int, iteration: Int, scale: Int = 0) -> String {
+        artifact(stem, "masks", question, iteration, scale: scale)
+    }
+    public func embedding(_ stem: String, scale: Int = 0) -> String { artifact(stem, "embedding", 0, nil, scale: scale) }
     public func detections(_ stem: String) -> String { artifact(stem, "detections", 0, nil) }
+    /// The photo's quadrant `scale` (1…4) as a PNG, and the crop step's record of how it was made.
+    public func crop(_ stem: String, scale: Int) -> String {
+        (photoFolder(stem) as NSString).appendingPathComponent("crop.s\(scale).png")
+    }
+    public func cropRecord(_ stem: String, scale: Int) -> String {
+        (photoFolder(stem) as NSString).appendingPathComponent("crop.s\(scale).json")
+    }
     public func overlay(_ stem: String) -> String { (photoFolder(stem) as NSString).appendingPathComponent("overlay.png") }
     public func thumbnail(_ stem: String) -> String { (photoFolder(stem) as NSString).appendingPathComponent("thumbnail.png") }
     public func panels(_ stem: String) -> String { (photoFolder(stem) as NSString).appendingPathComponent("panels") }
@@ -37,9 +57,10 @@ public struct OutputLayout: Sendable {
     public var imagesJSON: String { path("images.json") }
     public var report: String { path("report.html") }
 
-    /// `<kind>[.q<question>][.<iteration>].h5` in the photo's folder.
-    func artifact(_ stem: String, _ kind: String, _ question: Int, _ iteration: Int?) -> String {
-        let name = kind + (question > 0 ? ".q\(question)" : "") + (iteration.map { ".\($0)" } ?? "") + ".h5"
+    /// `<kind>[.q<question>][.s<scale>][.<iteration>].h5` in the photo's folder.
+    func artifact(_ stem: String, _ kind: String, _ question: Int, _ iteration: Int?, scale: Int = 0) -> String {
+        let name = kind + (question > 0 ? ".q\(question)" : "") + (scale > 0 ? ".s\(scale)" : "")
+            + (iteration.map { ".\($0)" } ?? "") + ".h5"
         return (photoFolder(stem) as NSString).appendingPathComponent(name)
     }
 

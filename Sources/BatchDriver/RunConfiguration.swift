@@ -16,6 +16,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     public var mergeIoU = 0.5
     /// Question ensemble: several listing prompts whose objects are pooled; nil asks `list.prompt` alone.
     public var questions: [String]?
+    /// Multi-scale ensemble (§10): the whole method also runs on the photo's four quadrant crops
+    /// (`Multiscale.crops`), whose masks are pasted back into the photo and merged with the rest.
+    public var multiscale = false
 
     public init() {
         decode.multimask = true
@@ -23,6 +26,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
 
     /// The listing prompts this run asks, in order.
     public var prompts: [String] { questions ?? [list.prompt] }
+
+    /// The scales this run segments: 0 the whole photo, with `multiscale` also its quadrants 1…4.
+    public var scales: [Int] { multiscale ? Array(0...Multiscale.quadrants.count) : [0] }
 
     /// The defaults overlaid with a YAML file. Unknown keys and values of the wrong type are
     /// one-line errors naming the file.
@@ -87,7 +93,10 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
 
     /// The configuration as YAML (`--print-config`).
     public func yaml() throws -> String {
-        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self))
-        return try Yams.dump(object: object, sortKeys: true)
+        // Yams' own encoder: the Foundation objects of a JSON round trip (NSNumber) are not
+        // representable by Yams on Linux ("Failed to represent 64").
+        let encoder = YAMLEncoder()
+        encoder.options.sortKeys = true
+        return try encoder.encode(self)
     }
 }

@@ -35,6 +35,8 @@ struct MethodOptions: ParsableArguments {
     @Flag(help: "Refinement also prompts with the kept mask's box.") var boxFromMask = false
     @Option(help: "K: refinement iterations after the first decode.") var iterations: Int?
     @Option(help: "Mask IoU above which detections of one name are merged.") var mergeIoU: Double?
+    @Flag(help: "Multi-scale ensemble: also run the method on the photo's four quadrant crops (each 55% of the height and width, anchored at a corner) and merge their masks with the whole photo's.")
+    var multiscale = false
 
     func validate() throws {
         if let threshold, !(threshold > 0 && threshold <= 1) { throw ValidationError("--threshold \(threshold) is outside (0, 1]") }
@@ -63,6 +65,7 @@ struct MethodOptions: ParsableArguments {
         if boxFromMask { c.points.boxFromMask = true }
         if let iterations { c.refinementIterations = iterations }
         if let mergeIoU { c.mergeIoU = mergeIoU }
+        if multiscale { c.multiscale = true }
         guard let categories else { return nil }
         let loaded = try Categories(instancesJSON: categories)
         c.list.objects = loaded.names
