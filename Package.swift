@@ -121,7 +121,8 @@ let package = Package(
         .testTarget(name: "COCOFormatTests", dependencies: ["COCOFormat", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchDriverTests", dependencies: ["BatchDriver", "Artifacts", "Geometry", "Imaging", "COCOFormat",
                                                              "VLSAMMethod", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "Imaging", "TensorMath",
+                                                      "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -123,7 +123,7 @@ FLAGS.decode = $(CHECKPOINT) --multimask
 FLAGS.merge = --iterations $(K) --merge-iou $(MERGE_IOU) $(foreach stem,$(MERGED),$(PHOTO.$(stem)))
 # vlsam-run's spelling of every method option, for the merge.
 RUN_FLAGS := --vlm $(VLM) --sam $(CHECKPOINT) $(LIST_FLAGS) $(ATTEND_FLAGS) --strategy $(STRATEGY) --threshold $(THRESHOLD) \
-	--points $(POINTS) --seed $(SEED) $(if $(filter yes,$(BOX_FROM_MASK)),--box-from-mask) --iterations $(K) --merge-io-u $(MERGE_IOU)
+	--points $(POINTS) --seed $(SEED) $(if $(filter yes,$(BOX_FROM_MASK)),--box-from-mask) --iterations $(K) --merge-iou $(MERGE_IOU)
 
 # make -n: the photo rules only print their commands, so run takes every photo as done.
 DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))

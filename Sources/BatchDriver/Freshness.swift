@@ -82,6 +82,10 @@ extension Expectation {
         for name in inputs.keys.sorted() where recorded.inputs[name] != inputs[name] {
             return .run(reason: "input changed (\(name))")
         }
+        // An input it had that this run would not give it (say, a question dropped from the ensemble).
+        if let name = recorded.inputs.keys.sorted().first(where: { inputs[$0] == nil && !recorded.inputs[$0]!.isEmpty }) {
+            return .run(reason: "input \(name) no longer used")
+        }
         return .reuse
     }
 

@@ -213,7 +213,7 @@ public final class PhotoPipeline: @unchecked Sendable {
                     let masksPath = layout.masks(stem, question: q, iteration: k, scale: s)
                     let previous = k > 0 ? layout.masks(stem, question: q, iteration: k - 1, scale: s) : nil
                     chain.append(Step(stage: k == 0 ? "points" : "refine points", output: promptsPath, kind: .artifact(.prompts),
-                                      parameters: try PointsStage.recordedParameters(c.points), modelSHA256: "",
+                                      parameters: try PointsStage.recordedParameters(c.points, refining: k > 0), modelSHA256: "",
                                       inputs: [("attention", attention)] + (previous.map { [("previous masks", $0)] } ?? []),
                                       run: { [points] in
                         try points.run(attention: attention, previousMasks: previous, output: promptsPath, options: c.points)

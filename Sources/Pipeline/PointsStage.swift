@@ -26,10 +26,12 @@ public struct PointsStage {
 
     public init() {}
 
-    /// The `parameters` its artifacts record for `options` (the seed only where it matters).
-    public static func recordedParameters(_ options: Options) throws -> String {
+    /// The `parameters` its artifacts record for `options`: only what matters to the step (the
+    /// seed for kmeans and random, the box option when refining).
+    public static func recordedParameters(_ options: Options, refining: Bool) throws -> String {
         var parameters = options
         if options.strategy != .kmeans && options.strategy != .random { parameters.seed = 0 }
+        if !refining { parameters.boxFromMask = false }
         return try Provenance.json(parameters)
     }
 
@@ -92,7 +94,7 @@ public struct PointsStage {
             provenance: Provenance(producer: "vlsam-points", modelName: attention.provenance.modelName,
                                    sourceImage: attention.provenance.sourceImage,
                                    sourceImageSHA256: attention.provenance.sourceImageSHA256,
-                                   parameters: try Self.recordedParameters(options)),
+                                   parameters: try Self.recordedParameters(options, refining: previous != nil)),
             originalSize: size, sets: sets,
             origin: .init(refinementIteration: previous.map { $0.iteration + 1 } ?? 0, attentionFile: attentionPath,
                           attentionSHA256: try sha256Hex(ofFile: attentionPath),

@@ -40,7 +40,7 @@ struct Points: ParsableCommand {
     @Option(help: "The previous iteration's vlsam.masks artifact: sample a refinement step from the masks kept there.")
     var previousMasks: String?
 
-    @Flag(help: "Refinement: also prompt with the bounding box of the kept mask.")
+    @Flag(help: "Refinement: also prompt with the bounding box of the kept mask (no effect without --previous-masks).")
     var boxFromMask = false
 
     @Option(help: "Also write one PNG per object (map and points) into this directory.")
@@ -51,7 +51,6 @@ struct Points: ParsableCommand {
     func validate() throws {
         guard threshold > 0 && threshold <= 1 else { throw ValidationError("--threshold \(threshold) is outside (0, 1]") }
         guard count >= 1 else { throw ValidationError("--points must be at least 1") }
-        if boxFromMask && previousMasks == nil { throw ValidationError("--box-from-mask needs --previous-masks") }
     }
 
     func run() throws {

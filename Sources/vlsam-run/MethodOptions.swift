@@ -34,7 +34,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Seed of kmeans and random.") var seed: UInt64?
     @Flag(help: "Refinement also prompts with the kept mask's box.") var boxFromMask = false
     @Option(help: "K: refinement iterations after the first decode.") var iterations: Int?
-    @Option(help: "Mask IoU above which detections of one name are merged.") var mergeIoU: Double?
+    @Option(name: .customLong("merge-iou"), help: "Mask IoU above which detections of one name are merged.") var mergeIoU: Double?
     @Flag(help: "Multi-scale ensemble: also run the method on the photo's four quadrant crops (each 55% of the height and width, anchored at a corner) and merge their masks with the whole photo's.")
     var multiscale = false
 
