@@ -23,9 +23,11 @@ public final class BatchRun: @unchecked Sendable {
     /// Photos are deduplicated by stem: two files of one name would share a folder.
     /// No progress lines (benchmarks).
     let quiet: Bool
+    /// Whether to write detections.json, images.json and report.html (not for one shard of many).
+    let batchOutputs: Bool
 
-    public init(pipeline: PhotoPipeline, photos: [String], jobs: Int, categories: COCOCategoryMap? = nil,
-                imageIDs: [String: Int] = [:], quiet: Bool = false) throws {
+    public init(pipeline: PhotoPipeline, photos: [String], jobs: Int, batchOutputs: Bool = true,
+                categories: COCOCategoryMap? = nil, imageIDs: [String: Int] = [:], quiet: Bool = false) throws {
         var seen: [String: String] = [:]
         for photo in photos {
             let stem = Self.stem(photo)
@@ -38,6 +40,7 @@ public final class BatchRun: @unchecked Sendable {
         self.categories = categories
         self.imageIDs = imageIDs
         self.quiet = quiet
+        self.batchOutputs = batchOutputs
     }
 
     static func stem(_ photo: String) -> String { ((photo as NSString).lastPathComponent as NSString).deletingPathExtension }
@@ -102,7 +105,7 @@ public final class BatchRun: @unchecked Sendable {
             summary.detections += report.detections
             for step in report.steps { summary.stageSeconds[step.stage, default: 0] += step.seconds }
         }
-        try writeBatchOutputs(reports, seconds: Date().timeIntervalSince(started))
+        if batchOutputs { try writeBatchOutputs(reports, seconds: Date().timeIntervalSince(started)) }
         return summary
     }
 }

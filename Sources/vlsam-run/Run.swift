@@ -49,15 +49,29 @@ struct Run: ParsableCommand {
     @Flag(help: "Run only the last step of each photo (merge its masks into detections and pictures) and the batch outputs, from the artifacts already in OUT; loads no model (make run's last rule).")
     var merge = false
 
+    @Option(help: ArgumentHelp("Process only shard I of N: every photo whose position in the sorted list is I-1 modulo N. Shards write no batch files; `--merge` over all photos writes them afterwards.", valueName: "I/N"))
+    var shard: String?
+
     @Option(help: "Photos processed at once (they share the cores).")
     var jobs = 1
 
     @OptionGroup var method: MethodOptions
     @OptionGroup var shared: SharedOptions
 
+    /// `--shard I/N` as (I, N), 1 ≤ I ≤ N.
+    func shardNumbers() throws -> (Int, Int) {
+        let parts = (shard ?? "").split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
+            throw ValidationError("--shard \(shard ?? ""): expected I/N with 1 ≤ I ≤ N, e.g. 2/3")
+        }
+        return (parts[0], parts[1])
+    }
+
     func validate() throws {
         guard (images == nil) != (list == nil) else { throw ValidationError("give exactly one of --images DIR and --list FILE") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if shard != nil { _ = try shardNumbers() }
+        if shard != nil && merge { throw ValidationError("--merge gathers every shard's photos: give it without --shard") }
     }
 
     func run() throws {
@@ -70,7 +84,11 @@ struct Run: ParsableCommand {
                 print(try configuration.yaml(), terminator: "")
                 return
             }
-            let photos = try images.map { try photoFiles(in: $0) } ?? readListFile(list!)
+            var photos = try images.map { try photoFiles(in: $0) } ?? readListFile(list!)
+            if shard != nil {
+                let (index, count) = try shardNumbers()
+                photos = photos.sorted().enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
+            }
             guard !photos.isEmpty else { throw StageError(images ?? list!, "holds no photos (.jpg, .jpeg, .png)") }
             let start = Date()
             var warnings: [String] = []
@@ -83,7 +101,7 @@ struct Run: ParsableCommand {
                 report(String(format: "vlsam-run: models loaded in %.1f s", Date().timeIntervalSince(start)))
             }
             let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration, models: loaded)
-            let batch = try BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, categories: categories?.map,
+            let batch = try BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, batchOutputs: shard == nil, categories: categories?.map,
                                      imageIDs: categories?.imageIDs ?? [:])
             if dryRun {
                 print(planText(batch.plan()), terminator: "")

@@ -109,6 +109,37 @@ final class RunCLITests: XCTestCase {
     }
 }
 
+extension RunCLITests {
+    /// Three shards at once, then `--merge`: the same detections.json as one unsharded run.
+    func testShardsMergeToTheUnshardedResult() throws {
+        let dir = scratchDirectory()
+        let images = try photos(dir)
+        try FileManager.default.copyItem(atPath: try XCTUnwrap(sharedPath("data/samples/groceries.jpg")),
+                                         toPath: images + "/groceries.jpg")
+        let arguments = try models() + ["--images", images, "--iterations", "0"]
+        let whole = try runStage("vlsam-run", arguments + ["--out", dir + "/whole"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let sharded = dir + "/sharded"
+        let results = UnsafeMutableBufferPointer<ToolRun?>.allocate(capacity: 3)
+        defer { results.deallocate() }
+        results.initialize(repeating: nil)
+        DispatchQueue.concurrentPerform(iterations: 3) { i in
+            results[i] = try? runStage("vlsam-run", arguments + ["--out", sharded, "--shard", "\(i + 1)/3"])
+        }
+        for result in results { XCTAssertEqual(result?.status, 0, result?.stderr ?? "did not run") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: sharded + "/detections.json"), "a shard wrote the batch files")
+        let stems = try FileManager.default.contentsOfDirectory(atPath: sharded + "/photos").sorted()
+        XCTAssertEqual(stems, ["dog", "groceries", "truck"])
+        let merged = try runStage("vlsam-run", arguments + ["--out", sharded, "--merge"])
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        let expected = try String(contentsOfFile: dir + "/whole/detections.json", encoding: .utf8)
+        XCTAssertEqual(try String(contentsOfFile: sharded + "/detections.json", encoding: .utf8), expected)
+        XCTAssertTrue(expected.contains("\"image_id\":3"), "three photos' detections")
+        XCTAssertEqual(try String(contentsOfFile: sharded + "/images.json", encoding: .utf8),
+                       try String(contentsOfFile: dir + "/whole/images.json", encoding: .utf8))
+    }
+}
+
 /// Standard output of a stage run (for `--dry-run` and `--print-config`).
 func runStageOutput(_ tool: String, _ arguments: [String]) throws -> String {
     let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }
