@@ -96,7 +96,7 @@ let package = Package(
             "Pipeline", "StageCommandLine", "VLSAMMethod", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-random-weights", dependencies: [
-            "VLMModels", "Checkpoints", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VLMModels", "Checkpoints", "Artifacts", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-run", dependencies: [
             "BatchDriver", "Pipeline", "StageCommandLine", "VLSAMMethod",

@@ -16,10 +16,14 @@ public struct Provenance: Sendable, Equatable {
     public var sourceImageSHA256: String
     /// The stage's parameters as the text of one JSON object (`Provenance.json(_:)` makes it from a Codable).
     public var parameters: String
+    /// True when the weights are random (a parity bundle's, or made by vlsam-random-weights):
+    /// such an artifact runs the pipeline but means nothing.
+    public var randomWeights: Bool
 
     public init(producer: String, producerVersion: String = vlsamVersion, createdUTC: String = Provenance.now(),
                 modelName: String = "", checkpointPath: String = "", checkpointSHA256: String = "",
-                sourceImage: String = "", sourceImageSHA256: String = "", parameters: String = "{}") {
+                sourceImage: String = "", sourceImageSHA256: String = "", parameters: String = "{}",
+                randomWeights: Bool? = nil) {
         self.producer = producer
         self.producerVersion = producerVersion
         self.createdUTC = createdUTC
@@ -29,7 +33,23 @@ public struct Provenance: Sendable, Equatable {
         self.sourceImage = sourceImage
         self.sourceImageSHA256 = sourceImageSHA256
         self.parameters = parameters
+        self.randomWeights = randomWeights ?? Self.isRandomWeights(checkpointPath)
     }
+
+    /// Random weights are recognised by where they sit: beside a parity bundle's `parity.h5`, or
+    /// in a folder that vlsam-random-weights marked with a `RANDOM_WEIGHTS` file.
+    public static func isRandomWeights(_ checkpointPath: String) -> Bool {
+        guard !checkpointPath.isEmpty else { return false }
+        var isFolder: ObjCBool = false
+        FileManager.default.fileExists(atPath: checkpointPath, isDirectory: &isFolder)
+        let folder = isFolder.boolValue ? checkpointPath : (checkpointPath as NSString).deletingLastPathComponent
+        return ["parity.h5", randomWeightsMarker].contains {
+            FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0))
+        }
+    }
+
+    /// The file vlsam-random-weights leaves beside the weights it makes.
+    public static let randomWeightsMarker = "RANDOM_WEIGHTS"
 
     public static func now() -> String {
         let formatter = ISO8601DateFormatter()
@@ -64,6 +84,7 @@ public struct Provenance: Sendable, Equatable {
         for attribute in attributes {
             try file.setAttribute(attribute.name, attribute.value)
         }
+        try file.setAttribute("random_weights", randomWeights ? 1 : 0)
     }
 
     /// Reads the provenance attributes from the root of `file`; every one must be present.
@@ -79,7 +100,7 @@ public struct Provenance: Sendable, Equatable {
             createdUTC: try field("created_utc"), modelName: try field("model_name"),
             checkpointPath: try field("checkpoint_path"), checkpointSHA256: try field("checkpoint_sha256"),
             sourceImage: try field("source_image"), sourceImageSHA256: try field("source_image_sha256"),
-            parameters: try field("parameters"))
+            parameters: try field("parameters"), randomWeights: (try file.attributeInt("random_weights") ?? 0) == 1)
         try provenance.validate(file: file.path)
         return provenance
     }

@@ -19,8 +19,10 @@ extension PhotoPipeline {
         var candidates: [Detection] = []
         // Where each candidate's attention map is: its chain's attention artifact, object index, crop.
         var origins: [(attention: String, object: Int, crop: CropRectangle?)] = []
+        var randomWeights = false
         for chain in chains {
             let masks = try chain.masks.map { try MasksArtifact.read(from: $0) }
+            randomWeights = randomWeights || masks.contains { $0.provenance.randomWeights }
             let prompts = try chain.prompts.map { try PromptsArtifact.read(from: $0) }
             let crop = chain.scale == 0 ? nil : Multiscale.crop(scale: chain.scale, height: size.height, width: size.width)
             let local = crop.map { ImageSize(height: $0.height, width: $0.width) } ?? size
@@ -68,7 +70,7 @@ extension PhotoPipeline {
 
         let artifact = DetectionsArtifact(
             provenance: Provenance(producer: "vlsam-run", sourceImage: photo, sourceImageSHA256: try sha256Hex(ofFile: photo),
-                                   parameters: try Provenance.json(MergeParameters(configuration))),
+                                   parameters: try Provenance.json(MergeParameters(configuration)), randomWeights: randomWeights),
             originalSize: size,
             detections: kept.map { d in
                 DetectionsArtifact.Detection(name: d.name, score: d.score, box: d.box,

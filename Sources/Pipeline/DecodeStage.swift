@@ -56,11 +56,13 @@ public struct DecodeStage {
     public func run(embeddingPath: String, prompts: Prompts, options: Options, output: String, pngDirectory: String? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> MasksArtifact {
         let sets: [PromptSet], promptSource: String, record: MasksArtifact.PromptsRecord, refinementIteration: Int?
+        var promptsFromRandomWeights = false
         switch prompts {
         case .file(let path):
             let artifact = try PromptsArtifact.read(from: path)
             (sets, promptSource, refinementIteration) = (artifact.sets, path, artifact.origin?.refinementIteration)
             record = .init(file: path, sha256: try sha256Hex(ofFile: path), commandLine: "")
+            promptsFromRandomWeights = artifact.provenance.randomWeights
         case .commandLine(let given):
             (sets, promptSource, refinementIteration) = (given, "command line", nil)
             record = .init(file: "", sha256: "", commandLine: try commandLineJSON(given))
@@ -104,7 +106,8 @@ public struct DecodeStage {
             producer: "vlsam-decode", modelName: model.name,
             checkpointPath: loaded.checkpointPath, checkpointSHA256: loaded.checkpointSHA256,
             sourceImage: embedding.provenance.sourceImage, sourceImageSHA256: embedding.provenance.sourceImageSHA256,
-            parameters: try Self.recordedParameters(options))
+            parameters: try Self.recordedParameters(options),
+            randomWeights: Provenance.isRandomWeights(loaded.checkpointPath) || promptsFromRandomWeights)
         let artifact = MasksArtifact(
             provenance: provenance, originalSize: embedding.originalSize, multimask: options.multimask, maskThreshold: 0,
             thresholdRule: model.thresholdRule, embeddingFile: embeddingPath,

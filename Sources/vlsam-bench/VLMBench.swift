@@ -1,3 +1,4 @@
+import Artifacts
 import Checkpoints
 import Foundation
 import Imaging
@@ -15,6 +16,8 @@ func randomSmolVLM(config: String, modelDirectory: String) throws -> SmolVLMBund
         try writeSafetensors(randomParameters(try SmolVLMConfig(contentsOf: config).parameterShapes(), seed: 0),
                              dtype: .bfloat16, to: weights)
     }
+    try Data("Random weights made by vlsam-bench: anything made with them means nothing.\n".utf8)
+        .write(to: URL(fileURLWithPath: (modelDirectory as NSString).appendingPathComponent(Provenance.randomWeightsMarker)))
     // The tokenizer, template and processor files come from the config's folder, copied beside the weights.
     let sourceFolder = (config as NSString).deletingLastPathComponent
     for file in ["tokenizer.json", "chat_template.json", "preprocessor_config.json", "processor_config.json", "generation_config.json"] {

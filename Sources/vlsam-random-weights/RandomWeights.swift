@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Checkpoints
 import Foundation
 import VLMModels
@@ -45,6 +46,9 @@ struct RandomWeights: ParsableCommand {
             let tensors = randomParameters(shapes, seed: seed)
             let path = (output as NSString).appendingPathComponent("model.safetensors")
             try writeSafetensors(tensors, dtype: storage, to: path)
+            // Artifacts made from this folder record random_weights = 1 (Provenance.isRandomWeights).
+            try Data("Random weights from vlsam-random-weights (seed \(seed)): anything made with them means nothing.\n".utf8)
+                .write(to: URL(fileURLWithPath: (output as NSString).appendingPathComponent(Provenance.randomWeightsMarker)))
             let parameters = shapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
             FileHandle.standardError.write(Data("\(path): \(shapes.count) tensors, \(parameters) parameters (\(dtype), seed \(seed))\n".utf8))
         } catch {

@@ -46,6 +46,11 @@ final class RunCLITests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(file)"), file)
         }
         XCTAssertTrue(first.stderr.contains("WARNING") && first.stderr.contains("random weights"), first.stderr)
+        // Made from the parity bundles' random weights, and every artifact says so.
+        XCTAssertTrue(try ObjectsArtifact.read(from: out + "/photos/truck/objects.h5").provenance.randomWeights)
+        XCTAssertTrue(try PromptsArtifact.read(from: out + "/photos/truck/prompts.1.h5").provenance.randomWeights)
+        XCTAssertTrue(try MasksArtifact.read(from: out + "/photos/truck/masks.1.h5").provenance.randomWeights)
+        XCTAssertTrue(try DetectionsArtifact.read(from: out + "/photos/truck/detections.h5").provenance.randomWeights)
         // The report has a row per photo and refers only to files that exist.
         let page = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         XCTAssertTrue(page.contains("truck.jpg") && page.contains("dog.jpg"))
