@@ -14,19 +14,19 @@ final class ProgressDisplay: @unchecked Sendable {
         self.total = total
     }
 
-    func photoFinished(_ report: PhotoPipeline.PhotoReport, seconds: Double) {
+    func photoFinished(_ photo: PhotoPipeline.PhotoReport, seconds: Double) {
         lock.lock()
         defer { lock.unlock() }
         finished += 1
-        if report.error != nil { failed += 1 }
-        let ran = report.steps.filter { $0.status == .ran }.count, reused = report.steps.filter { $0.status == .reused }.count
-        let line = report.error.map { "\(report.photo): FAILED: \($0)" }
-            ?? String(format: "%@: %d detections in %.1f s (%d steps run, %d reused)", report.photo, report.detections,
+        if photo.error != nil { failed += 1 }
+        let ran = photo.steps.filter { $0.status == .ran }.count, reused = photo.steps.filter { $0.status == .reused }.count
+        let line = photo.error.map { "\(photo.photo): FAILED: \($0)" }
+            ?? String(format: "%@: %d detections in %.1f s (%d steps run, %d reused)", photo.photo, photo.detections,
                       seconds, ran, reused)
         if terminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + "\n" + bar()).utf8))
         } else {
-            report_(String(format: "[%d/%d] ", finished, total) + line)
+            report(String(format: "[%d/%d] ", finished, total) + line)
         }
     }
 
@@ -44,5 +44,3 @@ final class ProgressDisplay: @unchecked Sendable {
             String(format: ", %.1f photos/min, ETA %dm%02ds", rate, Int(remaining) / 60, Int(remaining) % 60)
     }
 }
-
-private func report_(_ line: String) { report(line) }
