@@ -161,8 +161,9 @@ final class RunLengthMaskTests: XCTestCase {
         XCTAssertEqual(error("61 h1", 7, 9)?.description, "COCO RLE string has ' ' at offset 2; only '0' … 'o' (ASCII 48–111) occur")
     }
 
-    /// A 1200 x 1800 mask (two blobs and noise at the edges of one) encodes in a few milliseconds.
-    func testEncodingSpeedOfAFullSizeMask() {
+    /// A full-size 1200 x 1800 mask (two blobs, ragged edges on one) round-trips through counts and
+    /// the compressed string. (Its speed, about 2 ms, is measured outside the tests.)
+    func testFullSizeMaskRoundTrips() {
         let height = 1200, width = 1800
         var mask = [UInt8](repeating: 0, count: height * width)
         var generator = SeededGenerator(seed: 11)
@@ -174,22 +175,8 @@ final class RunLengthMaskTests: XCTestCase {
                 if inEllipse || (inBox && !ragged) { mask[y * width + x] = 1 }
             }
         }
-        var timings = [Double]()
-        var rle = RunLengthMask(mask: [], height: 0, width: 0)
-        for _ in 0..<7 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            rle = RunLengthMask(mask: mask, height: height, width: width)
-            timings.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        let string = rle.compressedString
-        let decodeStart = DispatchTime.now().uptimeNanoseconds
-        let decoded = rle.decode()
-        let decodeMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - decodeStart) / 1e6
-        XCTAssertEqual(decoded, mask)
-        let median = timings.sorted()[timings.count / 2]
-        print("RunLengthMask 1200x1800: encode median \(String(format: "%.2f", median)) ms (min \(String(format: "%.2f", timings.min()!)) ms), " +
-              "\(rle.counts.count) runs, \(string.utf8.count) characters; decode \(String(format: "%.2f", decodeMilliseconds)) ms")
-        // Generous bound (debug builds, loaded CI machines); release builds take a few ms.
-        XCTAssertLessThan(median, 250)
+        let rle = RunLengthMask(mask: mask, height: height, width: width)
+        XCTAssertEqual(rle.decode(), mask)
+        XCTAssertEqual(try RunLengthMask(compressed: rle.compressedString, height: height, width: width), rle)
     }
 }
