@@ -65,5 +65,8 @@ public func summaryText(_ summary: BatchRun.Summary, seconds: Double) -> String 
     for report in summary.reports where report.error != nil {
         text += "  FAILED \(report.photo): \(report.error!)\n"
     }
+    for report in summary.reports where report.note != nil {
+        text += "  NOTE \(report.photo): \(report.note!)\n"
+    }
     return text
 }

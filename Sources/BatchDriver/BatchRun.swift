@@ -88,7 +88,7 @@ public final class BatchRun: @unchecked Sendable {
                 }
                 log.write(["photo": item.photo, "stage": "photo", "status": report.error == nil ? "done" : "failed",
                            "seconds": (Date().timeIntervalSince(start) * 1000).rounded() / 1000,
-                           "detections": report.detections, "error": report.error ?? ""])
+                           "detections": report.detections, "error": report.error ?? "", "note": report.note ?? ""])
                 if !quiet { progress.photoFinished(report, seconds: Date().timeIntervalSince(start)) }
                 lock.lock()
                 reports.append(report)

@@ -82,6 +82,11 @@ public final class PhotoPipeline: @unchecked Sendable {
         public var steps: [StepReport] = []
         public var detections = 0
         public var error: String?
+        /// Done, but worth a look: no detection came out (no object was localised, or every mask was empty).
+        public var note: String? {
+            error == nil && detections == 0 && steps.contains(where: { $0.stage == "detections" && $0.status != .wouldRun })
+                ? "no detections: no object was localised, or every mask was empty" : nil
+        }
     }
 
     /// Runs (or with `dryRun`, only plans) every step of `photo`; never throws, a failure is in

@@ -21,8 +21,8 @@ final class ProgressDisplay: @unchecked Sendable {
         if photo.error != nil { failed += 1 }
         let ran = photo.steps.filter { $0.status == .ran }.count, reused = photo.steps.filter { $0.status == .reused }.count
         let line = photo.error.map { "\(photo.photo): FAILED: \($0)" }
-            ?? String(format: "%@: %d detections in %.1f s (%d steps run, %d reused)", photo.photo, photo.detections,
-                      seconds, ran, reused)
+            ?? String(format: "%@: %d detections in %.1f s (%d steps run, %d reused)%@", photo.photo, photo.detections,
+                      seconds, ran, reused, photo.note.map { " — \($0)" } ?? "")
         if terminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + "\n" + bar()).utf8))
         } else {

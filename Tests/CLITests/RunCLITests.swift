@@ -99,6 +99,36 @@ final class RunCLITests: XCTestCase {
         XCTAssertEqual(failures.map { ($0["photo"] as! NSString).lastPathComponent }, ["broken.JPG"])
     }
 
+    /// Acceptance 6 of the driver issue: an undecodable file and a photo where no object is
+    /// localised. At tau = 1 only a map whose maximum sits on a border plateau keeps a candidate
+    /// (P reaches 1 nowhere else); with these random weights no object of the groceries photo does.
+    func testABadPhotoAndAPhotoWithNothingLocalised() throws {
+        let dir = scratchDirectory()
+        let images = try photos(dir), out = dir + "/out"
+        try FileManager.default.copyItem(atPath: try XCTUnwrap(sharedPath("data/samples/groceries.jpg")),
+                                         toPath: images + "/groceries.jpg")
+        try Data([0xFF, 0xD8, 0xFF, 0x00]).write(to: URL(fileURLWithPath: images + "/cut.jpeg"))
+        let result = try runStage("vlsam-run", try models() + ["--images", images, "--out", out, "--threshold", "1",
+                                                                "--iterations", "0"])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let photos = try log(out).filter { $0["stage"] as? String == "photo" }
+        func record(_ name: String) -> [String: Any]? { photos.first { ($0["photo"] as! NSString).lastPathComponent == name } }
+        XCTAssertEqual(record("cut.jpeg")?["status"] as? String, "failed")
+        XCTAssertTrue((record("cut.jpeg")?["error"] as? String ?? "").contains("cut.jpeg"))
+        XCTAssertEqual(record("groceries.jpg")?["status"] as? String, "done")
+        XCTAssertEqual(record("groceries.jpg")?["detections"] as? Int, 0)
+        XCTAssertTrue((record("groceries.jpg")?["note"] as? String ?? "").contains("no object was localised"))
+        let prompts = try PromptsArtifact.read(from: out + "/photos/groceries/prompts.0.h5")
+        XCTAssertEqual(prompts.sets.map(\.localised), [false, false, false])
+        XCTAssertEqual(try MasksArtifact.read(from: out + "/photos/groceries/masks.0.h5").setSkipped, [true, true, true])
+        // The other photos are complete, and the report lists all four.
+        for stem in ["truck", "dog", "groceries"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/photos/\(stem)/detections.h5"), stem)
+        }
+        let page = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertTrue(["truck.jpg", "dog.jpg", "groceries.jpg", "cut.jpeg"].allSatisfy(page.contains), page)
+    }
+
     func testTwoDriversOnOneFolderComputeEachStepOnce() throws {
         let dir = scratchDirectory()
         let images = try photos(dir), out = dir + "/out", arguments = try models() + ["--images", images, "--out", out]
