@@ -77,6 +77,7 @@ public final class BatchRun: @unchecked Sendable {
                         lock.unlock()
                         continue
                     }
+                    removeLeftoverTemporaryFiles(in: layout.photoFolder(stem))
                     report = pipeline.process(photo: item.photo, stem: stem, dryRun: false) { step in
                         log.write(["photo": item.photo, "stage": step.stage, "output": step.output, "status": step.status.rawValue,
                                    "seconds": (step.seconds * 1000).rounded() / 1000, "reason": step.reason])
