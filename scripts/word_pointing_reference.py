@@ -47,39 +47,11 @@ import sys
 
 import numpy as np
 
-# Copied from WordPointingTests.prompts: (five candidate words, the question, the answer).
-PROMPTS = [
-    (["tiger", "apple", "river", "candle", "window"], "Which of them is an animal?", "tiger"),
-    (["chair", "banana", "cloud", "pencil", "shoe"], "Which of them is a fruit?", "banana"),
-    (["table", "music", "green", "stone", "paper"], "Which of them is a colour?", "green"),
-    (["house", "bread", "flower", "train", "glass"], "Which of them is a vehicle?", "train"),
-    (["snow", "milk", "dog", "book", "hammer"], "Which of them is a tool?", "hammer"),
-    (["France", "water", "lamp", "horse", "coat"], "Which of them is a country?", "France"),
-    (["phone", "guitar", "cheese", "road", "tree"], "Which of them is a musical instrument?", "guitar"),
-    (["sun", "door", "lion", "rice", "shirt"], "Which of them is a wild cat?", "lion"),
-    (["brick", "moon", "wheel", "coffee", "bird"], "Which of them is a drink?", "coffee"),
-    (["table", "rain", "fish", "cake", "gold"], "Which of them is a metal?", "gold"),
-    (["desk", "egg", "ship", "leaf", "clock"], "Which of them is furniture?", "desk"),
-    (["box", "hand", "wine", "star", "rope"], "Which of them is a part of the body?", "hand"),
-    (["salt", "knife", "Paris", "cow", "bridge"], "Which of them is a city?", "Paris"),
-    (["ice", "car", "grass", "doctor", "spoon"], "Which of them is a job?", "doctor"),
-    (["wall", "storm", "bed", "key", "orange"], "Which of them can you eat?", "orange"),
-    (["cat", "brush", "steel", "lake", "hat"], "Which of them is a pet?", "cat"),
-    (["bottle", "winter", "king", "sand", "plate"], "Which of them is a season?", "winter"),
-    (["soup", "mountain", "bus", "ring", "duck"], "Which of them is a vehicle?", "bus"),
-    (["grape", "fire", "boot", "piano", "wolf"], "Which of them is a musical instrument?", "piano"),
-    (["chair", "silver", "bear", "cup", "Monday"], "Which of them is a day of the week?", "Monday"),
-    (["shark", "pencil", "bread", "desk", "cloud"], "Which of them lives in the sea?", "shark"),
-    (["tiger", "tea", "window", "stone", "train"], "Which of them is a drink?", "tea"),
-    (["hammer", "boat", "rose", "snow", "milk"], "Which of them is a flower?", "rose"),
-    (["table", "bread", "river", "eagle", "glass"], "Which of them can fly?", "eagle"),
-    (["chair", "lamp", "stone", "paper", "horse"], "Which of them is an animal?", "horse"),
-    (["apple", "truck", "cloud", "pencil", "shoe"], "Which of them is a vehicle?", "apple"),
-    (["door", "snake", "music", "glass", "bread"], "Which of them is a reptile?", "snake"),
-    (["coat", "river", "Spain", "candle", "box"], "Which of them is a country?", "Spain"),
-    (["moon", "spoon", "wheel", "cheese", "brick"], "Which of them is made from milk?", "cheese"),
-    (["king", "rope", "lake", "hat", "silver"], "Which of them is a metal?", "silver"),
-]
+# The Swift test's prompts: (five candidate words, the question, the answer).
+PROMPTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "VLSAMMethodTests", "Fixtures",
+                            "word_prompts.json")
+with open(PROMPTS_FILE, encoding="utf-8") as prompts_file:
+    PROMPTS = [(p["words"], p["question"], p["answer"]) for p in json.load(prompts_file)]
 
 QUERIES = ["both", "predicting", "token"]
 FLOWS = [("rollout", 0.9), ("mean", 0.9), ("rollout", 0.5)]

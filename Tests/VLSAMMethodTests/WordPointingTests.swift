@@ -10,41 +10,21 @@ import XCTest
 /// one-word answer is teacher-forced, and the flow from the answer's rows over the five
 /// candidate words (the analogue of image tokens) must peak on the answered word.
 final class WordPointingTests: XCTestCase {
-    /// (five candidate words, the question, the answer). Every word is one token with its
-    /// leading space, so each candidate is one position; the answer's place in the list cycles
-    /// through all five, so "always the first (or last) word" scores about one in five.
-    static let prompts: [(words: [String], question: String, answer: String)] = [
-        (["tiger", "apple", "river", "candle", "window"], "Which of them is an animal?", "tiger"),
-        (["chair", "banana", "cloud", "pencil", "shoe"], "Which of them is a fruit?", "banana"),
-        (["table", "music", "green", "stone", "paper"], "Which of them is a colour?", "green"),
-        (["house", "bread", "flower", "train", "glass"], "Which of them is a vehicle?", "train"),
-        (["snow", "milk", "dog", "book", "hammer"], "Which of them is a tool?", "hammer"),
-        (["France", "water", "lamp", "horse", "coat"], "Which of them is a country?", "France"),
-        (["phone", "guitar", "cheese", "road", "tree"], "Which of them is a musical instrument?", "guitar"),
-        (["sun", "door", "lion", "rice", "shirt"], "Which of them is a wild cat?", "lion"),
-        (["brick", "moon", "wheel", "coffee", "bird"], "Which of them is a drink?", "coffee"),
-        (["table", "rain", "fish", "cake", "gold"], "Which of them is a metal?", "gold"),
-        (["desk", "egg", "ship", "leaf", "clock"], "Which of them is furniture?", "desk"),
-        (["box", "hand", "wine", "star", "rope"], "Which of them is a part of the body?", "hand"),
-        (["salt", "knife", "Paris", "cow", "bridge"], "Which of them is a city?", "Paris"),
-        (["ice", "car", "grass", "doctor", "spoon"], "Which of them is a job?", "doctor"),
-        (["wall", "storm", "bed", "key", "orange"], "Which of them can you eat?", "orange"),
-        (["cat", "brush", "steel", "lake", "hat"], "Which of them is a pet?", "cat"),
-        (["bottle", "winter", "king", "sand", "plate"], "Which of them is a season?", "winter"),
-        (["soup", "mountain", "bus", "ring", "duck"], "Which of them is a vehicle?", "bus"),
-        (["grape", "fire", "boot", "piano", "wolf"], "Which of them is a musical instrument?", "piano"),
-        (["chair", "silver", "bear", "cup", "Monday"], "Which of them is a day of the week?", "Monday"),
-        (["shark", "pencil", "bread", "desk", "cloud"], "Which of them lives in the sea?", "shark"),
-        (["tiger", "tea", "window", "stone", "train"], "Which of them is a drink?", "tea"),
-        (["hammer", "boat", "rose", "snow", "milk"], "Which of them is a flower?", "rose"),
-        (["table", "bread", "river", "eagle", "glass"], "Which of them can fly?", "eagle"),
-        (["chair", "lamp", "stone", "paper", "horse"], "Which of them is an animal?", "horse"),
-        (["apple", "truck", "cloud", "pencil", "shoe"], "Which of them is a vehicle?", "apple"),
-        (["door", "snake", "music", "glass", "bread"], "Which of them is a reptile?", "snake"),
-        (["coat", "river", "Spain", "candle", "box"], "Which of them is a country?", "Spain"),
-        (["moon", "spoon", "wheel", "cheese", "brick"], "Which of them is made from milk?", "cheese"),
-        (["king", "rope", "lake", "hat", "silver"], "Which of them is a metal?", "silver"),
-    ]
+    /// One prompt: five candidate words, the question, the answer.
+    struct Prompt: Decodable {
+        var words: [String]
+        var question: String
+        var answer: String
+    }
+
+    /// The prompts, from Fixtures/word_prompts.json (shared with scripts/word_pointing_reference.py).
+    /// Every word is one token with its leading space, so each candidate is one position; the
+    /// answer's place in the list cycles through all five, so "always the first (or last) word"
+    /// scores about one in five.
+    static let prompts: [Prompt] = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/word_prompts.json")
+        return try! JSONDecoder().decode([Prompt].self, from: Data(contentsOf: path))
+    }()
 
     /// Every variant of the method page's options, the default first.
     struct Variant: CustomStringConvertible {
@@ -76,7 +56,8 @@ final class WordPointingTests: XCTestCase {
         let variants = Self.variants
         var hits = [Int](repeating: 0, count: variants.count)
         var misses: [String] = []
-        for (words, question, answer) in Self.prompts {
+        for prompt in Self.prompts {
+            let (words, question, answer) = (prompt.words, prompt.question, prompt.answer)
             let message = "Here are some words: \(words.joined(separator: ", ")). \(question) Answer with one word."
             let promptIDs = try model.promptIDs(message)
             let answerIDs = model.tokenizer.encode(answer) + [try XCTUnwrap(model.eosTokenID)]
