@@ -76,7 +76,7 @@ let package = Package(
 
         // What every stage executable shares: common options, enums as arguments, error reporting.
         .target(name: "StageCommandLine", dependencies: [
-            "Pipeline", "VLSAMMethod", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", "VLSAMMethod", "Imaging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // One thin executable per stage.
@@ -99,7 +99,7 @@ let package = Package(
             "VLMModels", "Checkpoints", "Artifacts", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-run", dependencies: [
-            "BatchDriver", "Pipeline", "StageCommandLine", "VLSAMMethod",
+            "BatchDriver", "Pipeline", "StageCommandLine", "VLSAMMethod", "Imaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks live outside the test suite.

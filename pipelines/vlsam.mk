@@ -34,7 +34,7 @@ SWIFT ?= swift
 define RUN_HELP
 make run [IMAGE_DIR=photos] [OUT=results] [-j2]: vlsam-run's method as make rules (pipelines/vlsam.mk),
   resumable, each stage rerun only when its options, its model or its inputs changed. Variables:
-  VLM CHECKPOINT BIN THREADS  OBJECTS PROMPT SPLIT=no MAX_NEW_TOKENS  FLOW ALPHA REGULARIZATION QUERY TILES
+  VLM CHECKPOINT BIN THREADS MAX_PIXELS  OBJECTS PROMPT SPLIT=no MAX_NEW_TOKENS  FLOW ALPHA REGULARIZATION QUERY TILES
   STRATEGY THRESHOLD POINTS SEED BOX_FROM_MASK=yes  K MERGE_IOU  (defaults: vlsam-run's; see the file)
 endef
 export RUN_HELP
@@ -78,8 +78,11 @@ BOX_FROM_MASK ?=
 # K refinement steps after the first decode; mask IoU above which detections of one name merge.
 K ?= 2
 MERGE_IOU ?= 0.5
-# BLAS threads per stage program (--threads; empty: all cores). Results do not depend on it.
+# BLAS threads per stage program (--threads; empty: all cores), and the most pixels a photo may have
+# (--max-pixels; empty: 100000000). Results depend on neither, so no stamp holds them.
 THREADS ?=
+MAX_PIXELS ?=
+RESOURCE_FLAGS := $(if $(THREADS),--threads $(THREADS)) $(if $(MAX_PIXELS),--max-pixels $(MAX_PIXELS))
 
 override IMAGE_DIR := $(patsubst %/,%,$(IMAGE_DIR))
 override OUT := $(patsubst %/,%,$(OUT))
@@ -106,7 +109,6 @@ PHOTO_FILES := embedding.h5 objects.h5 attention.h5 $(foreach k,$(ITERATIONS),pr
 artifacts = $(foreach stem,$(sort $(STEMS)),$(OUT)/photos/$(stem)/$(1))
 
 # What each stage's stamp holds: its model and every flag that changes what it records.
-THREAD_FLAG := $(if $(THREADS),--threads $(THREADS))
 LIST_FLAGS := --prompt $(call quote,$(PROMPT)) --max-new-tokens $(MAX_NEW_TOKENS) $(if $(filter no,$(SPLIT)),--no-split) \
 	$(if $(strip $(OBJECTS)),--objects $(call quote,$(OBJECTS)))
 ATTEND_FLAGS := --flow $(FLOW) --alpha $(ALPHA) --regularization $(REGULARIZATION) --query $(QUERY) --tiles $(TILES)
@@ -186,40 +188,40 @@ $(OUT)/report.html $(OUT)/detections.json $(OUT)/images.json &: \
 		$(foreach stem,$(MERGED),$(foreach k,$(ITERATIONS),$(OUT)/photos/$(stem)/masks.$(k).h5)) $(STAMPS)/merge.flags \
 		$(if $(filter-out $(wildcard $(MERGED_DETECTIONS)),$(MERGED_DETECTIONS)),FORCE) | $(BIN)/vlsam-run
 	@printf '%s\n' $(foreach stem,$(MERGED),$(call quote,$(PHOTO.$(stem)))) > $(MERGE_LIST)
-	$(BIN)/vlsam-run --merge --list $(MERGE_LIST) --out $(OUT) $(RUN_FLAGS) $(THREAD_FLAG) || { rm -f $(STAMPS)/merge.flags; exit 1; }
+	$(BIN)/vlsam-run --merge --list $(MERGE_LIST) --out $(OUT) $(RUN_FLAGS) $(RESOURCE_FLAGS) || { rm -f $(STAMPS)/merge.flags; exit 1; }
 
 # The stage rules, in the driver's order; within a photo they run one after another (order-only
 # prerequisites), so -jN works on N photos at once.
 $(call artifacts,embedding.h5): $(OUT)/photos/%/embedding.h5: $(STAMPS)/source/% $(STAMPS)/encode.flags $(CHECKPOINT) \
 		| $(BIN)/vlsam-encode
 	@mkdir -p $(@D)
-	$(LOCK) $(BIN)/vlsam-encode --checkpoint $(CHECKPOINT) --output $@ $(THREAD_FLAG) $(PHOTO.$*)
+	$(LOCK) $(BIN)/vlsam-encode --checkpoint $(CHECKPOINT) --output $@ $(RESOURCE_FLAGS) $(PHOTO.$*)
 
 $(call artifacts,objects.h5): $(OUT)/photos/%/objects.h5: $(STAMPS)/source/% $(STAMPS)/list.flags $(VLM_FILES) \
 		| $(OUT)/photos/%/embedding.h5 $(BIN)/vlsam-list
 	@mkdir -p $(@D)
-	$(LOCK) $(BIN)/vlsam-list --model $(VLM) $(LIST_FLAGS) --output $@ $(THREAD_FLAG) $(PHOTO.$*)
+	$(LOCK) $(BIN)/vlsam-list --model $(VLM) $(LIST_FLAGS) --output $@ $(RESOURCE_FLAGS) $(PHOTO.$*)
 
 $(call artifacts,attention.h5): $(OUT)/photos/%/attention.h5: $(OUT)/photos/%/objects.h5 $(STAMPS)/attend.flags $(VLM_FILES) \
 		| $(BIN)/vlsam-attend
-	$(LOCK) $(BIN)/vlsam-attend --model $(VLM) --objects $(@D)/objects.h5 --output $@ $(ATTEND_FLAGS) $(THREAD_FLAG)
+	$(LOCK) $(BIN)/vlsam-attend --model $(VLM) --objects $(@D)/objects.h5 --output $@ $(ATTEND_FLAGS) $(RESOURCE_FLAGS)
 
 $(call artifacts,prompts.0.h5): $(OUT)/photos/%/prompts.0.h5: $(OUT)/photos/%/attention.h5 $(STAMPS)/points.flags | $(BIN)/vlsam-points
-	$(LOCK) $(BIN)/vlsam-points --attention $(@D)/attention.h5 --output $@ $(POINTS_FLAGS) $(THREAD_FLAG)
+	$(LOCK) $(BIN)/vlsam-points --attention $(@D)/attention.h5 --output $@ $(POINTS_FLAGS) $(RESOURCE_FLAGS)
 
 # $(call refinement_rules,k,k-1): refinement step k's points, from the masks of step k-1.
 define refinement_rules
 $(call artifacts,prompts.$(1).h5): $(OUT)/photos/%/prompts.$(1).h5: $(OUT)/photos/%/attention.h5 $(OUT)/photos/%/masks.$(2).h5 \
 		$(STAMPS)/refine.flags | $(BIN)/vlsam-points
 	$$(LOCK) $(BIN)/vlsam-points --attention $$(@D)/attention.h5 --previous-masks $$(@D)/masks.$(2).h5 --output $$@ \
-		$$(REFINE_FLAGS) $$(THREAD_FLAG)
+		$$(REFINE_FLAGS) $$(RESOURCE_FLAGS)
 endef
 # $(call decode_rules,k): the masks of step k.
 define decode_rules
 $(call artifacts,masks.$(1).h5): $(OUT)/photos/%/masks.$(1).h5: $(OUT)/photos/%/embedding.h5 $(OUT)/photos/%/prompts.$(1).h5 \
 		$(STAMPS)/decode.flags $(CHECKPOINT) | $(BIN)/vlsam-decode
 	$$(LOCK) $(BIN)/vlsam-decode --checkpoint $(CHECKPOINT) --embedding $$(@D)/embedding.h5 --prompts $$(@D)/prompts.$(1).h5 \
-		--output $$@ --multimask $$(THREAD_FLAG)
+		--output $$@ --multimask $$(RESOURCE_FLAGS)
 endef
 $(foreach k,$(ITERATIONS),$(eval $(call decode_rules,$(k))))
 $(foreach k,$(wordlist 2,$(words $(ITERATIONS)),$(ITERATIONS)),$(eval $(call refinement_rules,$(k),$(word $(k),$(ITERATIONS)))))

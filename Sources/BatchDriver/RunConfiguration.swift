@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Pipeline
 import Yams
 
@@ -19,6 +20,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     /// Multi-scale ensemble (§10): the whole method also runs on the photo's four quadrant crops
     /// (`Multiscale.crops`), whose masks are pasted back into the photo and merged with the rest.
     public var multiscale = false
+    /// Photos of more pixels are refused before decoding (`--max-pixels`). It changes no
+    /// result, so no artifact records it.
+    public var maxPixels = defaultMaxDecodedPixels
 
     public init() {
         decode.multimask = true
@@ -43,7 +47,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         guard let overrides = loaded as? [String: Any] ?? (loaded == nil ? [:] : nil) else {
             throw StageError(path, "must be a mapping of option names to values")
         }
-        return try RunConfiguration().overlaid(with: overrides, source: path)
+        let configuration = try RunConfiguration().overlaid(with: overrides, source: path)
+        guard configuration.maxPixels >= 1 else { throw StageError(path, "option maxPixels must be at least 1") }
+        return configuration
     }
 
     /// This configuration with `overrides` (nested mappings, as in the YAML file) laid over it.

@@ -1,4 +1,5 @@
 #include "CImageCodecs.h"
+#include "decoded_image.h"
 
 #include <setjmp.h>
 #include <stdio.h>
@@ -11,12 +12,30 @@ typedef struct {
     struct jpeg_error_mgr base;
     jmp_buf jump;
     VLCodecStatus status;
-    char message[JMSG_LENGTH_MAX];
+    char message[256]; /* >= JMSG_LENGTH_MAX, and what vl_check_dimensions writes */
 } JPEGGuard;
+
+/// Errors about what this libjpeg cannot do (12-bit samples, lossless or hierarchical JPEG,
+/// sides above 65500 pixels), as opposed to damaged data.
+static VLCodecStatus status_of_error(int code) {
+    switch (code) {
+    case JERR_BAD_PRECISION:
+    case JERR_SOF_UNSUPPORTED:
+    case JERR_NOT_COMPILED:
+    case JERR_CONVERSION_NOTIMPL:
+    case JERR_IMAGE_TOO_BIG:
+    case JERR_WIDTH_OVERFLOW:
+        return VL_CODEC_UNSUPPORTED;
+    case JERR_OUT_OF_MEMORY:
+        return VL_CODEC_NO_MEMORY;
+    default:
+        return VL_CODEC_CORRUPT;
+    }
+}
 
 static void guard_fail(j_common_ptr cinfo) {
     JPEGGuard *guard = (JPEGGuard *)cinfo->err;
-    guard->status = VL_CODEC_CORRUPT;
+    guard->status = status_of_error(cinfo->err->msg_code);
     (*cinfo->err->format_message)(cinfo, guard->message);
     longjmp(guard->jump, 1);
 }
@@ -50,24 +69,35 @@ static void set_message(char *destination, const char *text) {
     snprintf(destination, 256, "%s", text);
 }
 
-/// Adobe applications write CMYK inverted (255 = no ink); others write it plainly.
-static void cmyk_row_to_rgb(const JSAMPLE *cmyk, unsigned char *rgb, int width, int inverted) {
+/// CMYK samples as Adobe writes them, inverted (255 = no ink), which Pillow assumes for every
+/// CMYK JPEG; RGB as Pillow's convert("RGB"): (255 - C)(255 - K) / 255 on the plain values,
+/// rounded, i.e. C'K' / 255 on the stored ones.
+static void cmyk_row_to_rgb(const JSAMPLE *cmyk, unsigned char *rgb, int width) {
     for (int x = 0; x < width; x++) {
-        unsigned c = cmyk[4 * x], m = cmyk[4 * x + 1], y = cmyk[4 * x + 2], k = cmyk[4 * x + 3];
-        if (!inverted) { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k; }
-        /* (255 - C)(255 - K) / 255 on the plain values, rounded */
-        rgb[3 * x] = (unsigned char)((c * k + 127) / 255);
-        rgb[3 * x + 1] = (unsigned char)((m * k + 127) / 255);
-        rgb[3 * x + 2] = (unsigned char)((y * k + 127) / 255);
+        unsigned k = cmyk[4 * x + 3];
+        for (int c = 0; c < 3; c++) rgb[3 * x + c] = (unsigned char)((cmyk[4 * x + c] * k + 127) / 255);
     }
+}
+
+/// Keeps the first APP1 segment that holds EXIF ("Exif\0\0", then the TIFF block).
+/// Returns 0 when out of memory.
+static int keep_exif_segment(j_decompress_ptr cinfo, VLDecodedImage *out) {
+    static const unsigned char exif_header[6] = {'E', 'x', 'i', 'f', 0, 0};
+    for (jpeg_saved_marker_ptr marker = cinfo->marker_list; marker; marker = marker->next) {
+        if (marker->marker != JPEG_APP0 + 1 || marker->data_length < sizeof exif_header ||
+            memcmp(marker->data, exif_header, sizeof exif_header) != 0)
+            continue;
+        return vl_keep_exif(out, marker->data + sizeof exif_header, marker->data_length - sizeof exif_header);
+    }
+    return 1;
 }
 
 VLCodecStatus vl_decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels,
                              VLDecodedImage *out) {
     struct jpeg_decompress_struct cinfo;
     JPEGGuard guard;
-    /* Written after setjmp and read after a longjmp, hence volatile. */
-    unsigned char *volatile pixels = NULL;
+    /* Written after setjmp and read after a longjmp, hence volatile. (What `out` points to
+       lives in memory and survives the jump.) */
     JSAMPLE *volatile cmyk_row = NULL;
 
     memset(out, 0, sizeof *out);
@@ -80,14 +110,15 @@ VLCodecStatus vl_decode_jpeg(const unsigned char *data, size_t size, size_t max_
 
     if (setjmp(guard.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        free(pixels);
         free(cmyk_row);
+        vl_discard_decoded(out);
         set_message(out->message, guard.message);
         return guard.status;
     }
 
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
 
     int cmyk = 0;
@@ -111,16 +142,12 @@ VLCodecStatus vl_decode_jpeg(const unsigned char *data, size_t size, size_t max_
 
     jpeg_calc_output_dimensions(&cinfo);
     size_t width = cinfo.output_width, height = cinfo.output_height;
-    if (width == 0 || height == 0 || width > max_pixels / height) {
-        guard.status = VL_CODEC_TOO_LARGE;
-        snprintf(guard.message, sizeof guard.message,
-                 "JPEG dimensions %zux%zu exceed the limit of %zu pixels", width, height, max_pixels);
-        longjmp(guard.jump, 1);
-    }
+    guard.status = vl_check_dimensions("JPEG", width, height, max_pixels, guard.message);
+    if (guard.status != VL_CODEC_OK) longjmp(guard.jump, 1);
 
-    pixels = malloc(width * height * 3);
+    out->pixels = malloc(width * height * 3);
     if (cmyk) cmyk_row = malloc(width * 4);
-    if (!pixels || (cmyk && !cmyk_row)) {
+    if (!out->pixels || (cmyk && !cmyk_row) || !keep_exif_segment(&cinfo, out)) {
         guard.status = VL_CODEC_NO_MEMORY;
         snprintf(guard.message, sizeof guard.message,
                  "out of memory for a %zux%zu image", width, height);
@@ -129,16 +156,15 @@ VLCodecStatus vl_decode_jpeg(const unsigned char *data, size_t size, size_t max_
 
     jpeg_start_decompress(&cinfo);
     while (cinfo.output_scanline < cinfo.output_height) {
-        unsigned char *row = pixels + (size_t)cinfo.output_scanline * width * 3;
+        unsigned char *row = out->pixels + (size_t)cinfo.output_scanline * width * 3;
         JSAMPROW target = cmyk ? cmyk_row : row;
         jpeg_read_scanlines(&cinfo, &target, 1);
-        if (cmyk) cmyk_row_to_rgb(cmyk_row, row, (int)width, cinfo.saw_Adobe_marker);
+        if (cmyk) cmyk_row_to_rgb(cmyk_row, row, (int)width);
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     free(cmyk_row);
 
-    out->pixels = pixels;
     out->width = (int)width;
     out->height = (int)height;
     return VL_CODEC_OK;

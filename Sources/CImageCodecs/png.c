@@ -1,4 +1,5 @@
 #include "CImageCodecs.h"
+#include "decoded_image.h"
 
 #include <setjmp.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@ typedef struct {
     jmp_buf jump;
     VLCodecStatus status;
     char message[256];
+    /* what libpng said was wrong with IHDR, before failing with a bare "Invalid IHDR data" */
+    char header_problems[160];
     /* reading */
     const unsigned char *data;
     size_t size;
@@ -25,14 +28,22 @@ typedef struct {
 static void guard_error(png_structp png, png_const_charp text) {
     PNGGuard *guard = (PNGGuard *)png_get_error_ptr(png);
     if (guard->status == VL_CODEC_OK) guard->status = VL_CODEC_CORRUPT;
-    if (guard->message[0] == 0) snprintf(guard->message, sizeof guard->message, "%s", text);
+    if (guard->message[0] == 0) {
+        if (guard->header_problems[0])
+            snprintf(guard->message, sizeof guard->message, "%s: %s", text, guard->header_problems);
+        else
+            snprintf(guard->message, sizeof guard->message, "%s", text);
+    }
     longjmp(guard->jump, 1);
 }
 
-/// Ancillary-chunk complaints (bad sRGB profile, bad text chunk…) do not affect the pixels.
+/// Ancillary-chunk complaints (bad sRGB profile, bad text chunk…) do not affect the pixels and
+/// are dropped; what libpng finds wrong with the header is kept for the error that follows.
 static void guard_warning(png_structp png, png_const_charp text) {
-    (void)png;
-    (void)text;
+    PNGGuard *guard = (PNGGuard *)png_get_error_ptr(png);
+    if (!strstr(text, "IHDR")) return;
+    size_t used = strlen(guard->header_problems);
+    snprintf(guard->header_problems + used, sizeof guard->header_problems - used, "%s%s", used ? "; " : "", text);
 }
 
 static void read_from_memory(png_structp png, png_bytep target, png_size_t length) {
@@ -42,13 +53,22 @@ static void read_from_memory(png_structp png, png_bytep target, png_size_t lengt
     guard->offset += length;
 }
 
+/// Keeps the eXIf chunk when libpng has read one (before the image data, or after it once
+/// png_read_end has run). Returns 0 when out of memory.
+static int keep_exif_chunk(png_structp png, png_infop info, VLDecodedImage *out) {
+    png_bytep exif = NULL;
+    png_uint_32 size = 0;
+    if (!png_get_eXIf_1(png, info, &size, &exif)) return 1;
+    return vl_keep_exif(out, exif, size);
+}
+
 VLCodecStatus vl_decode_png(const unsigned char *data, size_t size, size_t max_pixels,
                             VLDecodedImage *out) {
     PNGGuard guard;
     png_structp png = NULL;
     png_infop info = NULL;
-    /* Written after setjmp and read after a longjmp, hence volatile. */
-    unsigned char *volatile pixels = NULL;
+    /* Written after setjmp and read after a longjmp, hence volatile. (What `out` points to
+       lives in memory and survives the jump.) */
     png_bytep *volatile rows = NULL;
 
     memset(out, 0, sizeof *out);
@@ -66,8 +86,8 @@ VLCodecStatus vl_decode_png(const unsigned char *data, size_t size, size_t max_p
 
     if (setjmp(guard.jump)) {
         png_destroy_read_struct(&png, &info, NULL);
-        free(pixels);
         free(rows);
+        vl_discard_decoded(out);
         snprintf(out->message, sizeof out->message, "%s", guard.message);
         return guard.status;
     }
@@ -79,18 +99,15 @@ VLCodecStatus vl_decode_png(const unsigned char *data, size_t size, size_t max_p
 
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
-    if ((size_t)width > max_pixels / height) {
-        guard.status = VL_CODEC_TOO_LARGE;
-        snprintf(guard.message, sizeof guard.message,
-                 "PNG dimensions %ux%u exceed the limit of %zu pixels", width, height, max_pixels);
-        longjmp(guard.jump, 1);
-    }
+    guard.status = vl_check_dimensions("PNG", width, height, max_pixels, guard.message);
+    if (guard.status != VL_CODEC_OK) longjmp(guard.jump, 1);
 
     int color_type = png_get_color_type(png, info);
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8)
         png_set_expand_gray_1_2_4_to_8(png);
-    if (png_get_bit_depth(png, info) == 16) png_set_scale_16(png);
+    /* The high byte, as Pillow's convert("RGB") of 16-bit RGB and OpenCV's imread do. */
+    if (png_get_bit_depth(png, info) == 16) png_set_strip_16(png);
     if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
         png_set_gray_to_rgb(png);
     /* Drops a real alpha channel and the one palette/tRNS expansion may add. */
@@ -107,21 +124,25 @@ VLCodecStatus vl_decode_png(const unsigned char *data, size_t size, size_t max_p
         longjmp(guard.jump, 1);
     }
 
-    pixels = malloc((size_t)width * height * 3);
+    out->pixels = malloc((size_t)width * height * 3);
     rows = malloc(sizeof(png_bytep) * height);
-    if (!pixels || !rows) {
+    if (!out->pixels || !rows || !keep_exif_chunk(png, info, out)) {
         guard.status = VL_CODEC_NO_MEMORY;
         snprintf(guard.message, sizeof guard.message,
                  "out of memory for a %ux%u image", width, height);
         longjmp(guard.jump, 1);
     }
-    for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * width * 3;
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = out->pixels + (size_t)y * width * 3;
     png_read_image(png, rows);
-    png_read_end(png, NULL);
+    png_read_end(png, info);
+    if (!keep_exif_chunk(png, info, out)) {
+        guard.status = VL_CODEC_NO_MEMORY;
+        snprintf(guard.message, sizeof guard.message, "out of memory keeping the eXIf chunk");
+        longjmp(guard.jump, 1);
+    }
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
 
-    out->pixels = pixels;
     out->width = (int)width;
     out->height = (int)height;
     return VL_CODEC_OK;

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Imaging
 import Pipeline
 import TensorMath
 import VLSAMMethod
@@ -8,15 +9,21 @@ public struct SharedOptions: ParsableArguments {
     @Option(help: "Threads for the dense math (default: all cores).")
     public var threads: Int?
 
+    @Option(help: ArgumentHelp("Refuse images of more pixels than this, before decoding them (default: \(defaultMaxDecodedPixels)).",
+                               valueName: "pixels"))
+    public var maxPixels: Int?
+
     public init() {}
 
     public func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let maxPixels, maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
     }
 
     /// Applies the options to the process (call first in `run()`).
     public func apply() {
         if let threads { setBLASThreads(threads) }
+        if let maxPixels { setDecodePixelLimit(maxPixels) }
     }
 }
 

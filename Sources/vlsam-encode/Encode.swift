@@ -79,7 +79,8 @@ struct Encode: ParsableCommand {
             }
         }
         if failures > 0 {
-            report("vlsam-encode: \(failures) of \(images.count) images failed")
+            // One image's error line says it all; a batch also gets the count.
+            if images.count > 1 { report("vlsam-encode: \(failures) of \(images.count) images failed") }
             throw ExitCode.failure
         }
     }

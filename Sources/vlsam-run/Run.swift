@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchDriver
 import Foundation
+import Imaging
 import Pipeline
 import StageCommandLine
 import VLSAMMethod
@@ -80,6 +81,8 @@ struct Run: ParsableCommand {
         try runStage("vlsam-run") {
             var configuration = try config.map { try RunConfiguration.load(yamlFile: $0) } ?? RunConfiguration()
             let categories = try method.apply(to: &configuration)
+            if let maxPixels = shared.maxPixels { configuration.maxPixels = maxPixels }
+            setDecodePixelLimit(configuration.maxPixels)
             if printConfig {
                 print(try configuration.yaml(), terminator: "")
                 return

@@ -110,7 +110,7 @@ final class ImageDecodingTests: XCTestCase {
 /// Checks that `expression` throws an `ImageError` of `kind` whose one-line message names `path`.
 func assertImageError<T>(_ expression: @autoclosure () throws -> T, path: String, kind: ImageError.Kind,
                          mentioning fragment: String? = nil, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertThrowsError(try expression(), file: file, line: line) { error in
+    XCTAssertThrowsError(try expression(), "\(path) should be refused", file: file, line: line) { error in
         guard let imageError = error as? ImageError else {
             return XCTFail("expected ImageError, got \(type(of: error)): \(error)", file: file, line: line)
         }

@@ -79,9 +79,10 @@ final class PNGTests: XCTestCase {
         try assertDecodes(png, width: 10, height: 1, to: bits.flatMap { [$0 * 255, $0 * 255, $0 * 255] })
     }
 
-    func testSixteenBitScalesTo8Bit() throws {
-        let samples: [UInt16] = [0, 65535, 0x8080, 4660, 1000, 40000]
-        let scaled = samples.map { UInt8((Double($0) * 255 / 65535).rounded()) }
+    /// The high byte, as Pillow (16-bit RGB) and OpenCV keep it; 0x80FF would round up to 0x81.
+    func testSixteenBitKeepsTheHighByte() throws {
+        let samples: [UInt16] = [0, 65535, 0x80FF, 4660, 1000, 40000]
+        let scaled: [UInt8] = [0, 255, 0x80, 0x12, 0x03, 0x9C]
         let bytes = samples.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
 
         let gray = HandBuiltPNG.make(width: 3, height: 2, bitDepth: 16, colorType: .gray, rows: [Array(bytes[0..<6]), Array(bytes[6..<12])])
