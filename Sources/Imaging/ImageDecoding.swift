@@ -37,7 +37,7 @@ public func decodeImage(atPath path: String, maxPixels: Int = decodePixelLimit()
 
     var decoded = VLDecodedImage()
     let status = bytes.withUnsafeBufferPointer { buffer in
-        decoder(buffer.baseAddress, buffer.count, maxPixels, &decoded)
+        decoder(buffer.baseAddress, buffer.count, max(1, maxPixels), &decoded)
     }
     guard status == VL_CODEC_OK else {
         let message = cString(decoded.message)
