@@ -2,7 +2,7 @@
 /// first column belong when it is shown upright. Cameras store the sensor's pixels and record
 /// the turn here; Pillow's `ImageOps.exif_transpose` (transformers' `load_image`) and OpenCV's
 /// `imread` both apply it, and so does `decodeImage`.
-public enum ExifOrientation: Int, Sendable, CaseIterable {
+public enum ExifOrientation: Int, Sendable {
     case topLeft = 1      // upright
     case topRight = 2     // mirrored left-right
     case bottomRight = 3  // turned 180°
