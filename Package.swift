@@ -108,7 +108,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
-        .target(name: "TestSupport", dependencies: ["TensorMath"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorMath", "Checkpoints"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath", "Artifacts", "TestSupport"]),
         // Fixtures are read by path, not bundled.
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),

@@ -14,13 +14,14 @@ struct ByteReader {
 
     var isAtEnd: Bool { position >= bytes.count }
 
-    func error(_ problem: String) -> CheckpointError {
-        CheckpointError(path: path, problem: "\(context): \(problem)")
+    func error(_ problem: String, kind: CheckpointError.Kind = .malformed) -> CheckpointError {
+        CheckpointError(path: path, kind: kind, problem: "\(context): \(problem)")
     }
 
     func checkRange(_ offset: Int, _ count: Int) throws {
         guard offset >= 0, count >= 0, offset <= bytes.count, count <= bytes.count - offset else {
-            throw error("needs \(grouped(count)) bytes at offset \(grouped(offset)) but it is only \(grouped(bytes.count)) bytes long (truncated?)")
+            throw error("needs \(grouped(count)) bytes at offset \(grouped(offset)) but it is only \(grouped(bytes.count)) bytes long (truncated?)",
+                        kind: .truncated)
         }
     }
 
@@ -49,7 +50,7 @@ struct ByteReader {
     /// Bytes up to the next newline, which is consumed but not returned.
     mutating func readLine() throws -> String {
         guard let newline = bytes[position...].firstIndex(of: UInt8(ascii: "\n")) else {
-            throw error("unterminated line at offset \(grouped(position))")
+            throw error("unterminated line at offset \(grouped(position))", kind: .truncated)
         }
         let line = String(decoding: bytes[position ..< newline], as: UTF8.self)
         position = newline + 1

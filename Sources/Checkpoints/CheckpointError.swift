@@ -1,10 +1,37 @@
 /// A checkpoint that cannot be read: names the file and what is wrong with it, on one line.
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// What went wrong, for callers and tests that need more than the message.
+    public enum Kind: Sendable, Equatable, CaseIterable {
+        /// The file cannot be opened or is not a regular file.
+        case unreadable
+        /// A structure runs past the end of the file (an empty file too).
+        case truncated
+        /// A header announces a count, size or offset that no file (or no memory) can hold.
+        case tooLarge
+        /// Inconsistent structure: wrong signatures, bad values, overlapping data.
+        case malformed
+        /// Stored bytes do not match their recorded CRC-32.
+        case checksumMismatch
+        /// A valid feature this reader does not implement (compression, a dtype, a pickle global).
+        case unsupported
+        /// The model needs a tensor the file does not have.
+        case missingTensor
+        /// The file has a tensor the model does not have.
+        case unexpectedTensor
+        /// A tensor's shape is not the one the model needs.
+        case wrongShape
+    }
+
     public let path: String
+    public let kind: Kind
+    /// The tensor (or metadata key) at fault, when there is one.
+    public let tensor: String?
     public let problem: String
 
-    public init(path: String, problem: String) {
+    public init(path: String, kind: Kind = .malformed, tensor: String? = nil, problem: String) {
         self.path = path
+        self.kind = kind
+        self.tensor = tensor
         self.problem = problem
     }
 

@@ -61,7 +61,8 @@ public final class GGUFFile {
         // Each key/value pair takes at least 12 bytes and each tensor info at least 28.
         let remaining = UInt64(file.bytes.count - reader.position)
         guard keyCount <= remaining / 12, tensorCount <= remaining / 28 else {
-            throw file.error("the GGUF header announces \(grouped(keyCount)) metadata keys and \(grouped(tensorCount)) tensors, more than the \(grouped(file.bytes.count))-byte file can hold (truncated or corrupt)")
+            throw file.error("the GGUF header announces \(grouped(keyCount)) metadata keys and \(grouped(tensorCount)) tensors, more than the \(grouped(file.bytes.count))-byte file can hold (truncated or corrupt)",
+                             kind: .tooLarge)
         }
 
         var metadata: [String: GGUFValue] = [:]
@@ -72,7 +73,7 @@ public final class GGUFFile {
             reader.context = "GGUF metadata '\(key.oneLine())'"
             let value = try reader.readGGUFValue()
             guard metadata.updateValue(value, forKey: key) == nil else {
-                throw file.error("metadata key '\(key.oneLine())' appears twice")
+                throw file.error("metadata key '\(key.oneLine())' appears twice", tensor: key)
             }
             keys.append(key)
         }
@@ -86,7 +87,7 @@ public final class GGUFFile {
             reader.context = "GGUF tensor info \(index + 1) of \(tensorCount)"
             let info = try GGUFFile.readTensorInfo(&reader, alignment: alignment, file: file)
             guard tensorIndex.updateValue(index, forKey: info.name) == nil else {
-                throw file.error("tensor '\(info.name.oneLine())' appears twice")
+                throw file.error("tensor '\(info.name.oneLine())' appears twice", tensor: info.name)
             }
             tensors.append(info)
         }
@@ -94,8 +95,29 @@ public final class GGUFFile {
         self.tensorIndex = tensorIndex
 
         dataOffset = reader.position + (alignment - reader.position % alignment) % alignment
+        try checkLayout()
         for info in tensors {
             try checkDataRange(info)
+        }
+    }
+
+    /// ggml lays the tensors' data out in directory order, each padded to the alignment, and
+    /// refuses files whose offsets say otherwise (so no two tensors overlap).
+    private func checkLayout() throws {
+        var end = 0
+        for info in tensors {
+            guard info.offset == end else {
+                throw file.error("tensor '\(info.name.oneLine())' has data offset \(grouped(info.offset)), but the tensors before it end at \(grouped(end)) (GGUF stores tensor data in directory order)",
+                                 tensor: info.name)
+            }
+            // The data of a type whose block layout is unknown has an unknown end: stop checking there.
+            guard let byteCount = info.byteCount else { return }
+            let (sum, overflow) = end.addingReportingOverflow(byteCount)
+            let padding = (alignment - sum % alignment) % alignment
+            guard !overflow, sum <= Int.max - padding else {
+                throw file.error("tensor '\(info.name.oneLine())' ends beyond any file", kind: .tooLarge, tensor: info.name)
+            }
+            end = sum + padding
         }
     }
 
@@ -112,7 +134,7 @@ public final class GGUFFile {
         reader.context = "GGUF tensor info '\(name.oneLine())'"
         let dimensionCount = try reader.read(UInt32.self)
         guard (1 ... 4).contains(dimensionCount) else {
-            throw file.error("tensor '\(name.oneLine())' has \(dimensionCount) dimensions; ggml allows 1 to 4")
+            throw file.error("tensor '\(name.oneLine())' has \(dimensionCount) dimensions; ggml allows 1 to 4", tensor: name)
         }
         var ne: [Int] = []
         var elementCount = 1
@@ -120,26 +142,30 @@ public final class GGUFFile {
             let extent = try reader.read(UInt64.self)
             let (product, overflow) = elementCount.multipliedReportingOverflow(by: Int(clamping: extent))
             guard extent <= UInt64(Int.max), !overflow else {
-                throw file.error("tensor '\(name.oneLine())' has an impossible dimension \(grouped(extent))")
+                throw file.error("tensor '\(name.oneLine())' has an impossible dimension \(grouped(extent))", kind: .tooLarge, tensor: name)
             }
             ne.append(Int(extent))
             elementCount = product
         }
         let type = GGMLType(rawValue: try reader.read(UInt32.self))
         let offset = try reader.read(UInt64.self)
-        guard offset <= UInt64(file.bytes.count) else {
-            throw file.error("truncated: tensor '\(name.oneLine())' starts at data offset \(grouped(offset)), beyond the end of the \(grouped(file.bytes.count))-byte file")
+        // Far beyond any file; the data ranges are checked against this one once all are read.
+        guard offset <= UInt64(Int.max / 2) else {
+            throw file.error("tensor '\(name.oneLine())' starts at data offset \(grouped(offset)), beyond any file", kind: .tooLarge, tensor: name)
         }
         guard Int(offset) % alignment == 0 else {
-            throw file.error("tensor '\(name.oneLine())' has data offset \(grouped(offset)), not a multiple of the alignment \(alignment)")
+            throw file.error("tensor '\(name.oneLine())' has data offset \(grouped(offset)), not a multiple of the alignment \(alignment)", tensor: name)
         }
         var byteCount: Int?
         if let layout = type.blockLayout {
             guard ne[0] % layout.elements == 0 else {
-                throw file.error("tensor '\(name.oneLine())' of type \(type) has \(ne[0]) elements per row, not a multiple of its block size \(layout.elements)")
+                throw file.error("tensor '\(name.oneLine())' of type \(type) has \(ne[0]) elements per row, not a multiple of its block size \(layout.elements)",
+                                 tensor: name)
             }
             let (bytes, overflow) = (elementCount / layout.elements).multipliedReportingOverflow(by: layout.bytes)
-            guard !overflow else { throw file.error("tensor '\(name.oneLine())' has an impossible size: ne \(ne) of \(type)") }
+            guard !overflow else {
+                throw file.error("tensor '\(name.oneLine())' has an impossible size: ne \(ne) of \(type)", kind: .tooLarge, tensor: name)
+            }
             byteCount = bytes
         }
         return GGUFTensorInfo(name: name, type: type, ne: ne, offset: Int(offset), elementCount: elementCount, byteCount: byteCount)
@@ -149,12 +175,14 @@ public final class GGUFFile {
         let begin = dataOffset + info.offset
         guard let byteCount = info.byteCount else {
             guard begin <= file.bytes.count else {
-                throw file.error("truncated: tensor '\(info.name.oneLine())' (\(info.type)) starts at byte \(grouped(begin)) but the file has only \(grouped(file.bytes.count)) bytes")
+                throw file.error("truncated: tensor '\(info.name.oneLine())' (\(info.type)) starts at byte \(grouped(begin)) but the file has only \(grouped(file.bytes.count)) bytes",
+                                 kind: .truncated, tensor: info.name)
             }
             return
         }
         guard begin <= file.bytes.count, byteCount <= file.bytes.count - begin else {
-            throw file.error("truncated: tensor '\(info.name.oneLine())' (\(info.type)) needs \(grouped(byteCount)) bytes at byte \(grouped(begin)) but the file has only \(grouped(file.bytes.count)) bytes")
+            throw file.error("truncated: tensor '\(info.name.oneLine())' (\(info.type)) needs \(grouped(byteCount)) bytes at byte \(grouped(begin)) but the file has only \(grouped(file.bytes.count)) bytes",
+                             kind: byteCount > file.bytes.count ? .tooLarge : .truncated, tensor: info.name)
         }
     }
 
@@ -162,7 +190,7 @@ public final class GGUFFile {
 
     /// The metadata value of `key`, throwing a one-line error naming the file when it is absent.
     public func value(_ key: String) throws -> GGUFValue {
-        guard let value = metadata[key] else { throw file.error("metadata key '\(key.oneLine())' is missing") }
+        guard let value = metadata[key] else { throw file.error("metadata key '\(key.oneLine())' is missing", tensor: key) }
         return value
     }
 
@@ -196,7 +224,7 @@ public final class GGUFFile {
     private func typed<T>(_ key: String, _ expected: String, _ convert: (GGUFValue) -> T?) throws -> T {
         let value = try value(key)
         guard let converted = convert(value) else {
-            throw file.error("metadata '\(key.oneLine())' is \(value), expected \(expected)")
+            throw file.error("metadata '\(key.oneLine())' is \(value), expected \(expected)", tensor: key)
         }
         return converted
     }
@@ -205,7 +233,7 @@ public final class GGUFFile {
 
     public func tensorInfo(_ name: String) throws -> GGUFTensorInfo {
         guard let index = tensorIndex[name] else {
-            throw file.error("no tensor named '\(name.oneLine())' among its \(tensors.count) tensors")
+            throw file.error("no tensor named '\(name.oneLine())' among its \(tensors.count) tensors", kind: .missingTensor, tensor: name)
         }
         return tensors[index]
     }
@@ -226,7 +254,8 @@ public final class GGUFFile {
         let info = try tensorInfo(name)
         guard let decoding = GGMLDecoding(info.type), let byteCount = info.byteCount else {
             let supported = GGMLType.dequantisable.map(\.name).joined(separator: ", ")
-            throw file.error("tensor '\(name.oneLine())' has ggml type \(info.type) (\(info.type.rawValue)), which cannot be dequantised (supported: \(supported))")
+            throw file.error("tensor '\(name.oneLine())' has ggml type \(info.type) (\(info.type.rawValue)), which cannot be dequantised (supported: \(supported))",
+                             kind: .unsupported, tensor: name)
         }
         let source = UnsafeRawBufferPointer(rebasing: file.bytes[dataOffset + info.offset ..< dataOffset + info.offset + byteCount])
         // Split along rows (whole blocks) over the compute threads; the time goes mostly to
@@ -244,7 +273,7 @@ public final class GGUFFile {
     }
 
     private func unknownLayout(_ info: GGUFTensorInfo) -> CheckpointError {
-        file.error("tensor '\(info.name.oneLine())' has ggml type \(info.type), whose storage layout is unknown")
+        file.error("tensor '\(info.name.oneLine())' has ggml type \(info.type), whose storage layout is unknown", kind: .unsupported, tensor: info.name)
     }
 }
 

@@ -119,7 +119,8 @@ extension ByteReader {
     mutating func readGGUFString() throws -> String {
         let length = try read(UInt64.self)
         guard length <= UInt64(bytes.count - position) else {
-            throw error("a string of \(grouped(length)) bytes at offset \(grouped(position - 8)) runs past the end of the \(grouped(bytes.count))-byte file (truncated?)")
+            throw error("a string of \(grouped(length)) bytes at offset \(grouped(position - 8)) runs past the end of the \(grouped(bytes.count))-byte file (truncated?)",
+                        kind: length > UInt64(bytes.count) ? .tooLarge : .truncated)
         }
         return String(decoding: try readBytes(Int(length)), as: UTF8.self)
     }
@@ -160,7 +161,8 @@ extension ByteReader {
             }
             let count = try read(UInt64.self)
             guard count <= UInt64((bytes.count - position) / elementType.minimumByteCount) else {
-                throw error("an array of \(grouped(count)) elements at offset \(grouped(position - 8)) cannot fit in the \(grouped(bytes.count))-byte file (truncated?)")
+                throw error("an array of \(grouped(count)) elements at offset \(grouped(position - 8)) cannot fit in the \(grouped(bytes.count))-byte file (truncated?)",
+                            kind: count > UInt64(bytes.count) ? .tooLarge : .truncated)
             }
             var elements: [GGUFValue] = []
             elements.reserveCapacity(Int(count))

@@ -13,21 +13,21 @@ final class MappedFile {
     init(path: String) throws {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else {
-            throw CheckpointError(path: path, problem: "cannot open: \(systemErrorText())")
+            throw CheckpointError(path: path, kind: .unreadable, problem: "cannot open: \(systemErrorText())")
         }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
-            throw CheckpointError(path: path, problem: "cannot stat: \(systemErrorText())")
+            throw CheckpointError(path: path, kind: .unreadable, problem: "cannot stat: \(systemErrorText())")
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
-            throw CheckpointError(path: path, problem: "not a regular file")
+            throw CheckpointError(path: path, kind: .unreadable, problem: "not a regular file")
         }
         let size = Int(info.st_size)
-        guard size > 0 else { throw CheckpointError(path: path, problem: "empty file (0 bytes)") }
+        guard size > 0 else { throw CheckpointError(path: path, kind: .truncated, problem: "empty file (0 bytes)") }
         let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
         guard let base, base != UnsafeMutableRawPointer(bitPattern: -1) else {
-            throw CheckpointError(path: path, problem: "cannot map \(grouped(size)) bytes: \(systemErrorText())")
+            throw CheckpointError(path: path, kind: .unreadable, problem: "cannot map \(grouped(size)) bytes: \(systemErrorText())")
         }
         self.path = path
         self.bytes = UnsafeRawBufferPointer(start: base, count: size)
@@ -37,8 +37,8 @@ final class MappedFile {
         munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     }
 
-    func error(_ problem: String) -> CheckpointError {
-        CheckpointError(path: path, problem: problem)
+    func error(_ problem: String, kind: CheckpointError.Kind = .malformed, tensor: String? = nil) -> CheckpointError {
+        CheckpointError(path: path, kind: kind, tensor: tensor, problem: problem)
     }
 }
 

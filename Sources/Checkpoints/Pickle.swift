@@ -7,7 +7,7 @@ enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     case global(TorchGlobal)
@@ -30,14 +30,45 @@ enum PickleValue {
         case .tensor: return "tensor"
         }
     }
+
+    /// Levels of containers: 0 for a scalar, 1 for an empty or flat container.
+    var depth: Int {
+        switch self {
+        case .tuple(let tuple): return tuple.depth
+        case .list(let list): return list.depth
+        case .dict(let dict): return dict.depth
+        default: return 0
+        }
+    }
+
+    /// The mutable container this value is, if it is one.
+    var container: PickleContainer? {
+        switch self {
+        case .list(let list): return list
+        case .dict(let dict): return dict
+        default: return nil
+        }
+    }
 }
 
-final class PickleList {
+struct PickleTuple {
+    let items: [PickleValue]
+    let depth: Int
+}
+
+/// A list or dict. The pickler fills a container before storing it in another, so once stored
+/// (sealed) it is never changed again; refusing later changes keeps `depth` exact and rules out cycles.
+class PickleContainer {
+    var depth = 1
+    var isSealed = false
+}
+
+final class PickleList: PickleContainer {
     var items: [PickleValue] = []
 }
 
 /// An insertion-ordered dict; str and int keys replace earlier entries like Python's dict.
-final class PickleDict {
+final class PickleDict: PickleContainer {
     private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var positions: [HashableKey: Int] = [:]
 
@@ -112,8 +143,12 @@ struct TensorReference {
     let layout: StridedLayout
 }
 
-/// A pickle virtual machine for the protocol-2+ subset that `torch.save` emits.
+/// A pickle virtual machine for the protocol-2+ subset that `torch.save` emits. Values nest at
+/// most `maximumDepth` containers deep: deeper ones (a state dict needs a handful of levels)
+/// would only serve to exhaust the stack when they are released, which happens recursively.
 struct PickleMachine {
+    static let maximumDepth = 100
+
     private var reader: ByteReader
     private var stack: [PickleValue] = []
     private var markPositions: [Int] = []
@@ -148,7 +183,7 @@ struct PickleMachine {
             _ = try reader.read(UInt64.self)
         case UInt8(ascii: "}"): stack.append(.dict(PickleDict()))
         case UInt8(ascii: "]"): stack.append(.list(PickleList()))
-        case UInt8(ascii: ")"): stack.append(.tuple([]))
+        case UInt8(ascii: ")"): stack.append(.tuple(PickleTuple(items: [], depth: 1)))
         case UInt8(ascii: "("): markPositions.append(stack.count)
         case UInt8(ascii: "q"): try memoize(Int(reader.read(UInt8.self)), at: position)
         case UInt8(ascii: "r"): try memoize(Int(reader.read(UInt32.self)), at: position)
@@ -174,13 +209,13 @@ struct PickleMachine {
         case 0x88: stack.append(.bool(true))
         case 0x89: stack.append(.bool(false))
         case UInt8(ascii: "N"): stack.append(.none)
-        case UInt8(ascii: "t"): stack.append(.tuple(try popToMark(at: position)))
+        case UInt8(ascii: "t"): stack.append(try tuple(try popToMark(at: position), at: position))
         case 0x85, 0x86, 0x87:  // TUPLE1, TUPLE2, TUPLE3
             let count = Int(opcode - 0x84)
-            guard stack.count >= count else { throw error("stack underflow", at: position) }
+            guard stack.count - count >= (markPositions.last ?? 0) else { throw error("stack underflow", at: position) }
             let items = Array(stack.suffix(count))
             stack.removeLast(count)
-            stack.append(.tuple(items))
+            stack.append(try tuple(items, at: position))
         case UInt8(ascii: "c"):  // GLOBAL
             let module = try reader.readLine()
             let name = try reader.readLine()
@@ -209,20 +244,27 @@ struct PickleMachine {
         case UInt8(ascii: "s"):  // SETITEM
             let value = try pop(at: position)
             let key = try pop(at: position)
-            try targetDict(at: position).set(key, value)
+            let dict = try targetDict(at: position)
+            try store([key, value], in: dict, at: position)
+            dict.set(key, value)
         case UInt8(ascii: "u"):  // SETITEMS
             let items = try popToMark(at: position)
             guard items.count % 2 == 0 else { throw error("SETITEMS with an odd number of items", at: position) }
             let dict = try targetDict(at: position)
+            try store(items, in: dict, at: position)
             for pair in stride(from: 0, to: items.count, by: 2) {
                 dict.set(items[pair], items[pair + 1])
             }
         case UInt8(ascii: "a"):  // APPEND
             let value = try pop(at: position)
-            try targetList(at: position).items.append(value)
+            let list = try targetList(at: position)
+            try store([value], in: list, at: position)
+            list.items.append(value)
         case UInt8(ascii: "e"):  // APPENDS
             let items = try popToMark(at: position)
-            try targetList(at: position).items.append(contentsOf: items)
+            let list = try targetList(at: position)
+            try store(items, in: list, at: position)
+            list.items.append(contentsOf: items)
         case UInt8(ascii: "0"): _ = try pop(at: position)  // POP
         case UInt8(ascii: "1"): _ = try popToMark(at: position)  // POP_MARK
         case UInt8(ascii: "2"):  // DUP
@@ -298,6 +340,35 @@ struct PickleMachine {
         return global
     }
 
+    /// A tuple of `items`, which are sealed inside it.
+    private func tuple(_ items: [PickleValue], at position: Int) throws -> PickleValue {
+        .tuple(PickleTuple(items: items, depth: try seal(items, at: position)))
+    }
+
+    /// Records that `items` go into `container`, which must not be sealed itself, and deepens it.
+    private func store(_ items: [PickleValue], in container: PickleContainer, at position: Int) throws {
+        guard !container.isSealed else {
+            throw error("a list or dict is changed after it was stored inside another container (a recursive structure, which no state dict holds)", at: position)
+        }
+        guard !items.contains(where: { $0.container === container }) else {
+            throw error("a list or dict is stored inside itself", at: position)
+        }
+        container.depth = max(container.depth, try seal(items, at: position))
+    }
+
+    /// Seals the lists and dicts among `items` and returns the depth of a container holding them.
+    private func seal(_ items: [PickleValue], at position: Int) throws -> Int {
+        var depth = 1
+        for item in items {
+            item.container?.isSealed = true
+            depth = max(depth, item.depth + 1)
+        }
+        guard depth <= Self.maximumDepth else {
+            throw error("values nest more than \(Self.maximumDepth) containers deep", at: position)
+        }
+        return depth
+    }
+
     private func targetDict(at position: Int) throws -> PickleDict {
         guard case .dict(let dict) = stack.last else {
             throw error("SETITEM on \(stack.last?.kindName ?? "an empty stack"), not a dict", at: position)
@@ -313,9 +384,10 @@ struct PickleMachine {
     }
 
     private func call(_ callable: PickleValue, _ arguments: PickleValue, at position: Int) throws -> PickleValue {
-        guard case .global(let global) = callable, case .tuple(let args) = arguments else {
+        guard case .global(let global) = callable, case .tuple(let tuple) = arguments else {
             throw error("cannot call \(callable.kindName) with \(arguments.kindName)", at: position)
         }
+        let args = tuple.items
         switch global {
         case .orderedDict:
             guard args.isEmpty else { throw error("OrderedDict called with arguments", at: position) }
@@ -343,7 +415,8 @@ struct PickleMachine {
     }
 
     private func integers(_ value: PickleValue) -> [Int]? {
-        guard case .tuple(let items) = value else { return nil }
+        guard case .tuple(let tuple) = value else { return nil }
+        let items = tuple.items
         var result: [Int] = []
         for item in items {
             guard case .int(let number) = item else { return nil }
@@ -361,7 +434,7 @@ struct PickleMachine {
 
     /// torch's persistent ids: `('storage', storage_type, key, location, numel)`.
     private func persistentLoad(_ id: PickleValue, at position: Int) throws -> PickleValue {
-        guard case .tuple(let fields) = id, fields.count == 5,
+        guard case .tuple(let tuple) = id, case let fields = tuple.items, fields.count == 5,
               case .string("storage") = fields[0], case .global(.storageType(let type, _)) = fields[1],
               case .string(let key) = fields[2], case .int(let count) = fields[4], count >= 0 else {
             throw error("unsupported persistent id \(id.kindName); expected ('storage', type, key, location, numel)", at: position)

@@ -7,24 +7,29 @@ public func loadPyTorchCheckpoint(_ path: String) throws -> StateDict {
     try loadPyTorchCheckpoint(MappedFile(path: path))
 }
 
+/// Every size is checked against the archive before anything is allocated, and every zip
+/// entry read is checked against its CRC-32 (the storages in parallel) before it is used.
 func loadPyTorchCheckpoint(_ file: MappedFile) throws -> StateDict {
     let archive = try ZipArchive(file)
     let prefix = try recordPrefix(archive)
     if archive.contains(prefix + "byteorder") {
         let order = String(decoding: try archive.contents(of: prefix + "byteorder"), as: UTF8.self)
         guard order == "little" else {
-            throw file.error("byte order '\(order)' is not supported (only little-endian checkpoints)")
+            throw file.error("byte order '\(order.oneLine())' is not supported (only little-endian checkpoints)", kind: .unsupported)
         }
     }
     let pickle = try archive.contents(of: prefix + "data.pkl")
-    var machine = PickleMachine(pickle, path: file.path, context: "\(prefix)data.pkl")
+    var machine = PickleMachine(pickle, path: file.path, context: "\(prefix.oneLine())data.pkl")
     let root = try machine.run()
 
-    var entries: [(name: String, tensor: Tensor)] = []
-    for (name, reference) in try stateDictTensors(in: root, file: file) {
-        entries.append((name, try materialize(reference, named: name, archive: archive, prefix: prefix)))
-    }
-    return StateDict(source: file.path, entries: entries)
+    let tensors = try stateDictTensors(in: root, file: file)
+    try checkStorageSizes(tensors, archive: archive, prefix: prefix)
+    try checkAllocation(tensors.map { ($0.name, $0.reference.layout.elementCount ?? 0) }, file: file)
+    let storages = try verifiedStorages(Set(tensors.map(\.reference.storage.key)), archive: archive, prefix: prefix)
+    return StateDict(source: file.path, entries: tensors.map { tensor in
+        let reference = tensor.reference
+        return (tensor.name, materializeTensor(reference.storage.type, storage: storages[reference.storage.key]!, layout: reference.layout))
+    })
 }
 
 /// The folder every record sits in (`archive/` or the name the file was saved under).
@@ -37,7 +42,7 @@ private func recordPrefix(_ archive: ZipArchive) throws -> String {
 }
 
 /// Picks the dict of tensors: the top-level dict itself, or its "model" / "state_dict" entry.
-private func stateDictTensors(in root: PickleValue, file: MappedFile) throws -> [(String, TensorReference)] {
+private func stateDictTensors(in root: PickleValue, file: MappedFile) throws -> [(name: String, reference: TensorReference)] {
     guard case .dict(let top) = root else {
         throw file.error("the pickled object is a \(root.kindName), not a dict of tensors")
     }
@@ -50,14 +55,14 @@ private func stateDictTensors(in root: PickleValue, file: MappedFile) throws -> 
         }
     }
     let keys = top.entries.prefix(8).map { entry -> String in
-        if case .string(let text) = entry.key { return text }
+        if case .string(let text) = entry.key { return text.oneLine(limit: 40) }
         return entry.key.kindName
     }
     throw file.error("no tensors found: the top-level dict (keys: \(keys.joined(separator: ", "))) holds no tensors and no 'model' or 'state_dict' dict of tensors")
 }
 
-private func tensorEntries(of dict: PickleDict, file: MappedFile) throws -> [(String, TensorReference)] {
-    var result: [(String, TensorReference)] = []
+private func tensorEntries(of dict: PickleDict, file: MappedFile) throws -> [(name: String, reference: TensorReference)] {
+    var result: [(name: String, reference: TensorReference)] = []
     for (key, value) in dict.entries {
         guard case .tensor(let tensor) = value else { continue }
         guard case .string(let name) = key else {
@@ -68,38 +73,71 @@ private func tensorEntries(of dict: PickleDict, file: MappedFile) throws -> [(St
     return result
 }
 
-private func materialize(_ reference: TensorReference, named name: String,
-                         archive: ZipArchive, prefix: String) throws -> Tensor {
+/// Checks every tensor's view against its storage's element count, and every storage's element
+/// count against the size of its zip entry, from the pickle and the central directory alone.
+private func checkStorageSizes(_ tensors: [(name: String, reference: TensorReference)],
+                               archive: ZipArchive, prefix: String) throws {
     let file = archive.file
-    let storage = reference.storage
-    let entryName = "data/\(storage.key)"
-    guard archive.contains(prefix + entryName) else {
-        throw file.error("tensor '\(name)' uses storage '\(entryName)', which is missing from the archive")
+    for (name, reference) in tensors {
+        let storage = reference.storage, layout = reference.layout
+        let entryName = "data/\(storage.key.oneLine())"
+        guard let entrySize = archive.size(of: prefix + "data/" + storage.key) else {
+            throw file.error("tensor '\(name.oneLine())' uses storage '\(entryName)', which is missing from the archive", tensor: name)
+        }
+        let (neededBytes, overflow) = storage.elementCount.multipliedReportingOverflow(by: storage.type.byteCount)
+        guard !overflow, neededBytes <= file.bytes.count else {
+            throw file.error("storage '\(entryName)' of tensor '\(name.oneLine())' claims \(grouped(storage.elementCount)) elements, more than the \(grouped(file.bytes.count))-byte file can hold",
+                             kind: .tooLarge, tensor: name)
+        }
+        guard neededBytes <= entrySize else {
+            throw file.error("truncated: storage '\(entryName)' needs \(grouped(neededBytes)) bytes but its zip entry holds \(grouped(entrySize))",
+                             kind: .truncated, tensor: name)
+        }
+        guard layout.elementCount != nil, let extent = layout.storageExtent else {
+            let negative = layout.offset < 0 || (layout.shape + layout.strides).contains { $0 < 0 } || layout.shape.count != layout.strides.count
+            throw file.error("tensor '\(name.oneLine())' has an invalid view (size \(layout.shape), stride \(layout.strides), offset \(layout.offset))",
+                             kind: negative ? .malformed : .tooLarge, tensor: name)
+        }
+        guard extent <= storage.elementCount else {
+            throw file.error("tensor '\(name.oneLine())' (size \(layout.shape), stride \(layout.strides), offset \(layout.offset)) reaches element \(grouped(extent)) of storage '\(entryName)', which holds \(grouped(storage.elementCount))",
+                             tensor: name)
+        }
     }
-    let bytes = try archive.contents(of: prefix + entryName)
-    let (neededBytes, overflow) = storage.elementCount.multipliedReportingOverflow(by: storage.type.byteCount)
-    guard !overflow else {
-        throw file.error("storage '\(entryName)' claims an impossible \(storage.elementCount) elements")
-    }
-    guard neededBytes <= bytes.count else {
-        throw file.error("truncated: storage '\(entryName)' needs \(grouped(neededBytes)) bytes but its zip entry holds \(grouped(bytes.count))")
-    }
-    let layout = reference.layout
-    guard let count = layout.elementCount, let extent = layout.storageExtent else {
-        throw file.error("tensor '\(name)' has an invalid view (size \(layout.shape), stride \(layout.strides), offset \(layout.offset))")
-    }
-    guard extent <= storage.elementCount else {
-        throw file.error("tensor '\(name)' (size \(layout.shape), stride \(layout.strides), offset \(layout.offset)) reaches element \(grouped(extent)) of storage '\(entryName)', which holds \(grouped(storage.elementCount))")
-    }
-    try checkAllocation(count: count, name: name, file: file)
-    return materializeTensor(storage.type, storage: bytes, layout: layout)
 }
 
-/// Refuses a tensor larger than physical memory (a corrupt size or a huge zero-stride view)
-/// instead of letting the allocation abort the process.
-func checkAllocation(count: Int, name: String, file: MappedFile) throws {
-    let bytes = count.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
-    guard !bytes.overflow, UInt64(bytes.partialValue) <= ProcessInfo.processInfo.physicalMemory else {
-        throw file.error("tensor '\(name)' has \(grouped(count)) elements, more float32s than this machine's memory can hold")
+/// The bytes of each storage, checked against their CRC-32 once each (shared storages too), in parallel.
+private func verifiedStorages(_ keys: Set<String>, archive: ZipArchive,
+                              prefix: String) throws -> [String: UnsafeRawBufferPointer] {
+    let ordered = keys.sorted()
+    var results = [Result<UnsafeRawBufferPointer, any Error>?](repeating: nil, count: ordered.count)
+    results.withUnsafeMutableBufferPointer { slots in
+        let base = slots.baseAddress!
+        parallelFor(ordered.count) { _, index in
+            base[index] = Result { try archive.contents(of: prefix + "data/" + ordered[index]) }
+        }
+    }
+    var storages: [String: UnsafeRawBufferPointer] = [:]
+    for (key, result) in zip(ordered, results) {
+        storages[key] = try result!.get()
+    }
+    return storages
+}
+
+/// Refuses tensors that need more memory as float32 than the machine has, one by one and
+/// together (corrupt sizes, huge zero-stride views), instead of letting the allocation abort the process.
+func checkAllocation(_ tensors: [(name: String, count: Int)], file: MappedFile) throws {
+    let memory = ProcessInfo.processInfo.physicalMemory
+    var total: UInt64 = 0
+    for (name, count) in tensors {
+        let bytes = count.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        guard !bytes.overflow, UInt64(bytes.partialValue) <= memory else {
+            throw file.error("tensor '\(name.oneLine())' has \(grouped(count)) elements, more float32s than this machine's memory can hold",
+                             kind: .tooLarge, tensor: name)
+        }
+        total += UInt64(bytes.partialValue)
+    }
+    guard total <= memory else {
+        throw file.error("its \(grouped(tensors.count)) tensors need \(grouped(total)) bytes as float32, more than this machine's \(grouped(memory)) bytes of memory",
+                         kind: .tooLarge)
     }
 }

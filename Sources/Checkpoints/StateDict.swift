@@ -23,7 +23,8 @@ public struct StateDict: Sendable {
 
     public func tensor(_ name: String) throws -> Tensor {
         guard let tensor = tensors[name] else {
-            throw CheckpointError(path: source, problem: "no tensor named '\(name)' among its \(keys.count) tensors")
+            throw CheckpointError(path: source, kind: .missingTensor, tensor: name,
+                                  problem: "no tensor named '\(name.oneLine())' among its \(keys.count) tensors")
         }
         return tensor
     }
@@ -56,7 +57,7 @@ public func loadCheckpoint(_ path: String) throws -> StateDict {
         return try loadSafetensors(file)
     }
     if bytes[0] == 0x80 {
-        throw file.error("a bare pickle (legacy pre-1.6 torch.save format), which is not supported; re-save it with a current PyTorch (zip format)")
+        throw file.error("a bare pickle (legacy pre-1.6 torch.save format), which is not supported; re-save it with a current PyTorch (zip format)", kind: .unsupported)
     }
     let leading = bytes.prefix(8).map { String($0, radix: 16, uppercase: true).leftPadded(to: 2) }
     throw file.error("not a PyTorch zip checkpoint or safetensors file, nor GGUF (starts with bytes \(leading.joined(separator: " ")))")

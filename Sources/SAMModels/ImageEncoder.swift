@@ -41,8 +41,8 @@ struct ViTBlock {
 
     init(_ w: WeightReader, config: ImageEncoderConfig, index: Int) throws {
         let dim = config.embedDim
-        norm1 = try LayerNorm(w.scoped("norm1"), eps: 1e-6)
-        norm2 = try LayerNorm(w.scoped("norm2"), eps: 1e-6)
+        norm1 = try LayerNorm(w.scoped("norm1"), width: dim, eps: 1e-6)
+        norm2 = try LayerNorm(w.scoped("norm2"), width: dim, eps: 1e-6)
         qkv = try Linear(w.scoped("attn.qkv"), shape: [3 * dim, dim])
         proj = try Linear(w.scoped("attn.proj"), shape: [dim, dim])
         let mlpNames = config.family == .sam ? ("lin1", "lin2") : ("fc1", "fc2")
@@ -225,22 +225,23 @@ public struct ImageEncoder {
             positionEmbedding = try w("pos_embed", shape: [1, grid, grid, dim]).reshaped([grid, grid, dim])
         case .efficientSAM:
             positionEmbedding = try Self.interpolatedPositionEmbedding(w("pos_embed"), dim: dim, grid: grid,
-                                                                      source: w.stateDict.source)
+                                                                      name: w.prefix + "pos_embed", source: w.stateDict.source)
         }
         blocks = try (0..<config.depth).map { try ViTBlock(w.scoped("blocks.\($0)"), config: config, index: $0) }
         neckConv1 = try w("neck.0.weight", shape: [config.outChannels, dim, 1, 1])
-        neckNorm1 = try LayerNorm(w.scoped("neck.1"), eps: 1e-6)
+        neckNorm1 = try LayerNorm(w.scoped("neck.1"), width: config.outChannels, eps: 1e-6)
         neckConv2 = try w("neck.2.weight", shape: [config.outChannels, config.outChannels, 3, 3])
-        neckNorm2 = try LayerNorm(w.scoped("neck.3"), eps: 1e-6)
+        neckNorm2 = try LayerNorm(w.scoped("neck.3"), width: config.outChannels, eps: 1e-6)
     }
 
     /// EfficientSAM stores a 14x14 (+cls) grid from 224-pixel pretraining: drop the cls slot and
     /// resample to the token grid with PyTorch's bicubic (A = −0.75).
-    static func interpolatedPositionEmbedding(_ stored: Tensor, dim: Int, grid: Int, source: String) throws -> Tensor {
-        let slots = stored.count / dim
-        let pretrainSide = Int(Double(slots - 1).squareRoot())
-        guard stored.count % dim == 0, pretrainSide * pretrainSide == slots - 1 else {
-            throw CheckpointError(path: source, problem: "pos_embed has shape \(stored.shape); expected [1, 1+n², \(dim)]")
+    static func interpolatedPositionEmbedding(_ stored: Tensor, dim: Int, grid: Int, name: String, source: String) throws -> Tensor {
+        let slots = stored.shape.count == 3 ? stored.shape[1] : 0
+        let pretrainSide = Int(Double(max(slots - 1, 0)).squareRoot())
+        guard stored.shape == [1, slots, dim], slots > 1, pretrainSide * pretrainSide == slots - 1 else {
+            throw CheckpointError(path: source, kind: .wrongShape, tensor: name,
+                                  problem: "tensor '\(name)' has shape \(stored.shape), expected [1, 1+n², \(dim)]")
         }
         let hwc = Tensor(shape: [pretrainSide * pretrainSide, dim], data: Array(stored.data[dim...]))
         let chw = transpose2D(hwc).reshaped([dim, pretrainSide, pretrainSide])

@@ -16,11 +16,13 @@ struct DecoderAttention {
     let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
     let heads: Int
 
-    init(_ w: WeightReader, heads: Int) throws {
-        qProj = try Linear(w.scoped("q_proj"))
-        kProj = try Linear(w.scoped("k_proj"))
-        vProj = try Linear(w.scoped("v_proj"))
-        outProj = try Linear(w.scoped("out_proj"))
+    /// `inner`: the width the projections map to (the model width, or half of it in the cross attentions).
+    init(_ w: WeightReader, heads: Int, inner: Int) throws {
+        let width = MaskDecoder.width
+        qProj = try Linear(w.scoped("q_proj"), shape: [inner, width])
+        kProj = try Linear(w.scoped("k_proj"), shape: [inner, width])
+        vProj = try Linear(w.scoped("v_proj"), shape: [inner, width])
+        outProj = try Linear(w.scoped("out_proj"), shape: [width, inner])
         self.heads = heads
     }
 
@@ -155,19 +157,17 @@ struct TwoWayBlock {
 
     init(_ w: WeightReader, family: ModelFamily, heads: Int, first: Bool) throws {
         self.family = family
-        selfAttention = try DecoderAttention(w.scoped("self_attn"), heads: heads)
-        tokenToImage = try DecoderAttention(w.scoped("cross_attn_token_to_image"), heads: heads)
-        imageToToken = try DecoderAttention(w.scoped("cross_attn_image_to_token"), heads: heads)
-        norm1 = try LayerNorm(w.scoped("norm1"), eps: 1e-5)
-        norm2 = try LayerNorm(w.scoped("norm2"), eps: 1e-5)
-        norm3 = try LayerNorm(w.scoped("norm3"), eps: 1e-5)
-        norm4 = try LayerNorm(w.scoped("norm4"), eps: 1e-5)
-        switch family {
-        case .sam:
-            mlp = MLP(layers: [try Linear(w.scoped("mlp.lin1")), try Linear(w.scoped("mlp.lin2"))], activation: .relu)
-        case .efficientSAM:
-            mlp = MLP(layers: [try Linear(w.scoped("mlp.layers.0.0")), try Linear(w.scoped("mlp.fc"))], activation: .gelu)
-        }
+        let width = MaskDecoder.width, hidden = MaskDecoder.mlpWidth
+        selfAttention = try DecoderAttention(w.scoped("self_attn"), heads: heads, inner: width)
+        tokenToImage = try DecoderAttention(w.scoped("cross_attn_token_to_image"), heads: heads, inner: MaskDecoder.crossAttentionWidth)
+        imageToToken = try DecoderAttention(w.scoped("cross_attn_image_to_token"), heads: heads, inner: MaskDecoder.crossAttentionWidth)
+        norm1 = try LayerNorm(w.scoped("norm1"), width: width, eps: 1e-5)
+        norm2 = try LayerNorm(w.scoped("norm2"), width: width, eps: 1e-5)
+        norm3 = try LayerNorm(w.scoped("norm3"), width: width, eps: 1e-5)
+        norm4 = try LayerNorm(w.scoped("norm4"), width: width, eps: 1e-5)
+        let names = family == .sam ? ("mlp.lin1", "mlp.lin2") : ("mlp.layers.0.0", "mlp.fc")
+        mlp = MLP(layers: [try Linear(w.scoped(names.0), shape: [hidden, width]), try Linear(w.scoped(names.1), shape: [width, hidden])],
+                  activation: family == .sam ? .relu : .gelu)
         skipFirstLayerPE = first
     }
 
@@ -267,50 +267,51 @@ public struct MaskDecoder {
     let upscale1: SubPixelConvTranspose2x2, upscaleNorm: LayerNorm, upscale2: SubPixelConvTranspose2x2
     let hypernetworks: [MLP]
     let iouHead: MLP
-    public let maskTokenCount: Int
+    public var maskTokenCount: Int { Self.maskTokenCount }
+
+    /// The sizes both references build their decoders with.
+    static let width = 256, mlpWidth = 2048, crossAttentionWidth = 128, heads = 8, maskTokenCount = 4
 
     init(_ w: WeightReader, family: ModelFamily) throws {
         self.family = family
-        let heads = 8
+        let width = Self.width, heads = Self.heads
         let t = w.scoped("transformer")
-        var layers: [TwoWayBlock] = []
-        while t.contains("layers.\(layers.count).norm1.weight") {
-            layers.append(try TwoWayBlock(t.scoped("layers.\(layers.count)"), family: family, heads: heads,
-                                          first: layers.isEmpty))
+        let depth = try t.numberedChildCount("layers")
+        guard depth > 0 else {
+            throw CheckpointError(path: w.stateDict.source, kind: .missingTensor, tensor: t.prefix + "layers.0",
+                                  problem: "no mask decoder transformer layers found")
         }
-        guard !layers.isEmpty else {
-            throw CheckpointError(path: w.stateDict.source, problem: "no mask decoder transformer layers found")
-        }
-        blocks = layers
-        finalAttention = try DecoderAttention(t.scoped("final_attn_token_to_image"), heads: heads)
-        finalNorm = try LayerNorm(t.scoped("norm_final_attn"), eps: 1e-5)
-        iouToken = try w("iou_token.weight", shape: [1, 256])
-        maskTokens = try w("mask_tokens.weight")
-        maskTokenCount = maskTokens.shape[0]
+        blocks = try (0..<depth).map { try TwoWayBlock(t.scoped("layers.\($0)"), family: family, heads: heads, first: $0 == 0) }
+        finalAttention = try DecoderAttention(t.scoped("final_attn_token_to_image"), heads: heads, inner: Self.crossAttentionWidth)
+        finalNorm = try LayerNorm(t.scoped("norm_final_attn"), width: width, eps: 1e-5)
+        iouToken = try w("iou_token.weight", shape: [1, width])
+        maskTokens = try w("mask_tokens.weight", shape: [Self.maskTokenCount, width])
 
         let hiddenNames: (String) -> [String]
         switch family {
         case .sam:
             upscale1 = SubPixelConvTranspose2x2(weight: try w("output_upscaling.0.weight", shape: [256, 64, 2, 2]),
                                                 bias: try w("output_upscaling.0.bias", shape: [64]))
-            upscaleNorm = try LayerNorm(w.scoped("output_upscaling.1"), eps: 1e-6)
+            upscaleNorm = try LayerNorm(w.scoped("output_upscaling.1"), width: 64, eps: 1e-6)
             upscale2 = SubPixelConvTranspose2x2(weight: try w("output_upscaling.3.weight", shape: [64, 32, 2, 2]),
                                                 bias: try w("output_upscaling.3.bias", shape: [32]))
             hiddenNames = { ["\($0).layers.0", "\($0).layers.1", "\($0).layers.2"] }
         case .efficientSAM:
             upscale1 = SubPixelConvTranspose2x2(weight: try w("final_output_upscaling_layers.0.0.weight", shape: [256, 64, 2, 2]),
                                                 bias: try w("final_output_upscaling_layers.0.0.bias", shape: [64]))
-            upscaleNorm = try LayerNorm(w.scoped("final_output_upscaling_layers.0.1"), eps: 1e-5)
+            upscaleNorm = try LayerNorm(w.scoped("final_output_upscaling_layers.0.1"), width: 64, eps: 1e-5)
             upscale2 = SubPixelConvTranspose2x2(weight: try w("final_output_upscaling_layers.1.0.weight", shape: [64, 32, 2, 2]),
                                                 bias: try w("final_output_upscaling_layers.1.0.bias", shape: [32]))
             hiddenNames = { ["\($0).layers.0.0", "\($0).layers.1.0", "\($0).fc"] }
         }
         let activation: MLP.Activation = family == .sam ? .relu : .gelu
-        let mlp = { (name: String) throws -> MLP in
-            MLP(layers: try hiddenNames(name).map { try Linear(w.scoped($0)) }, activation: activation)
+        // Two hidden layers of the model width, then the output layer.
+        let mlp = { (name: String, outputs: Int) throws -> MLP in
+            let shapes = [[width, width], [width, width], [outputs, width]]
+            return MLP(layers: try zip(hiddenNames(name), shapes).map { try Linear(w.scoped($0), shape: $1) }, activation: activation)
         }
-        hypernetworks = try (0..<maskTokenCount).map { try mlp("output_hypernetworks_mlps.\($0)") }
-        iouHead = try mlp("iou_prediction_head")
+        hypernetworks = try (0..<Self.maskTokenCount).map { try mlp("output_hypernetworks_mlps.\($0)", width / 8) }
+        iouHead = try mlp("iou_prediction_head", Self.maskTokenCount)
     }
 
     /// Token-major image tokens for `imageEmbedding` [256, 64, 64] (plus SAM's `dense` prompt

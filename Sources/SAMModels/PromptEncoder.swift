@@ -90,9 +90,9 @@ public struct PromptEncoder {
             let d = w.scoped("mask_downscaling")
             maskDownscaling = (
                 conv1: (try d("0.weight", shape: [4, 1, 2, 2]), try d("0.bias", shape: [4])),
-                norm1: try LayerNorm(d.scoped("1"), eps: 1e-6),
+                norm1: try LayerNorm(d.scoped("1"), width: 4, eps: 1e-6),
                 conv2: (try d("3.weight", shape: [16, 4, 2, 2]), try d("3.bias", shape: [16])),
-                norm2: try LayerNorm(d.scoped("4"), eps: 1e-6),
+                norm2: try LayerNorm(d.scoped("4"), width: 16, eps: 1e-6),
                 conv3: (try d("6.weight", shape: [256, 16, 1, 1]), try d("6.bias", shape: [256])))
         case .efficientSAM:
             labelEmbeddings = [

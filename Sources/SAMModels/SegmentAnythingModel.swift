@@ -33,7 +33,9 @@ public struct SegmentAnythingModel {
     /// `densePE` token-major, [64·64, 256], as the decoder consumes it.
     let densePETokens: Tensor
 
-    /// Builds the model from a checkpoint whose tensors determine family and size.
+    /// Builds the model from a checkpoint whose tensors determine family and size. Loading is
+    /// strict, as the references' `load_state_dict` is: every tensor the model needs must be
+    /// present with its shape, and the checkpoint may hold no other tensor.
     public init(stateDict: StateDict) throws {
         let config = try Self.detectConfig(stateDict)
         family = config.family
@@ -42,6 +44,7 @@ public struct SegmentAnythingModel {
         encoder = try ImageEncoder(w.scoped("image_encoder"), config: config)
         promptEncoder = try PromptEncoder(w.scoped("prompt_encoder"), family: config.family)
         maskDecoder = try MaskDecoder(w.scoped("mask_decoder"), family: config.family)
+        try w.requireEveryTensorUsed(by: "a \(name) model (\(config.depth) encoder blocks, \(maskDecoder.blocks.count) decoder layers)")
         densePE = promptEncoder.densePositionalEncoding()
         densePETokens = transpose2D(densePE.reshaped([densePE.shape[0], densePE.count / densePE.shape[0]]))
     }
@@ -66,8 +69,9 @@ public struct SegmentAnythingModel {
         guard sd.contains("mask_decoder.iou_token.weight") else { throw fail("no mask decoder") }
         let dim = patch[0]
         guard dim % 64 == 0 else { throw fail("embedding width \(dim) is not a multiple of the 64-wide heads") }
-        var depth = 0
-        while sd.contains("image_encoder.blocks.\(depth).attn.qkv.weight") { depth += 1 }
+        // Counted from every block tensor (a gap is an error), not from one tensor per block,
+        // which would make a block missing that tensor the end of the encoder.
+        let depth = try WeightReader(sd).scoped("image_encoder").numberedChildCount("blocks")
         guard depth > 0 else { throw fail("no ViT blocks") }
 
         let family: ModelFamily = pos.count == 3 ? .efficientSAM : .sam
@@ -76,8 +80,10 @@ public struct SegmentAnythingModel {
         if family == .sam {
             guard pos == [1, 64, 64, dim] else { throw fail("pos_embed shape \(pos) is not [1, 64, 64, \(dim)]") }
             for i in 0..<depth {
-                guard let rel = sd.shape("image_encoder.blocks.\(i).attn.rel_pos_h") else {
-                    throw fail("block \(i) has no relative position table")
+                let table = "image_encoder.blocks.\(i).attn.rel_pos_h"
+                guard let rel = sd.shape(table), rel.count == 2 else {
+                    throw CheckpointError(path: sd.source, kind: .missingTensor, tensor: table,
+                                          problem: "SAM block \(i) has no relative position table '\(table)'")
                 }
                 let side = (rel[0] + 1) / 2
                 if side == 64 { globalBlocks.insert(i) } else {

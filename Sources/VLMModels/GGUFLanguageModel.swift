@@ -27,6 +27,10 @@ public struct GGUFLanguageModel {
         decoder = try LlamaDecoder(weights, lmHead: file.contains("output.weight")
                                        ? try weights.ggufMatrix("output.weight", shape: [config.vocabSize, config.hiddenSize]) : nil,
                                    config: config)
+        // Strict, like llama.cpp: a tensor the decoder does not use (a layer beyond
+        // llama.block_count, rope_freqs) means the file describes another model.
+        try weights.usage.requireAll(file.tensors.map(\.name), source: path,
+                                     model: "a LLaMA decoder of \(gguf.layerCount) blocks (llama.block_count)")
         let special = Set(metadata.controlTokenIDs)
         tokenizer = try BPETokenizer(
             vocabulary: metadata.tokens, merges: metadata.merges,
@@ -62,6 +66,8 @@ public struct GGUFLanguageModel {
 struct GGUFLlamaWeights: LlamaWeights {
     let file: GGUFFile
     let headDim: Int
+    /// The GGUF tensors read so far.
+    let usage = TensorUsage()
 
     var source: String { file.path }
 
@@ -75,6 +81,7 @@ struct GGUFLlamaWeights: LlamaWeights {
         let ggufName = try ggufTensorName(name).name
         let tensor = try file.tensor(ggufName)
         guard tensor.shape == shape else { throw wrongShape(ggufName, tensor.shape, shape) }
+        usage.record(ggufName)
         return tensor
     }
 
@@ -82,12 +89,13 @@ struct GGUFLlamaWeights: LlamaWeights {
     func ggufMatrix(_ name: String, shape: [Int]) throws -> MatrixWeights {
         let info = try file.tensorInfo(name)
         guard info.shape == shape else { throw wrongShape(name, info.shape, shape) }
+        usage.record(name)
         if let quantized = try file.quantizedMatrix(name) { return .quantized(quantized) }
         return .dense(try file.tensor(name))
     }
 
     private func wrongShape(_ name: String, _ actual: [Int], _ expected: [Int]) -> CheckpointError {
-        CheckpointError(path: file.path, problem: "tensor '\(name)' has shape \(actual), expected \(expected)")
+        CheckpointError(path: file.path, kind: .wrongShape, tensor: name, problem: "tensor '\(name)' has shape \(actual), expected \(expected)")
     }
 
     /// HF row r of a projection with heads of `headDim` rows comes from this GGUF row.

@@ -10,8 +10,8 @@ struct SigLIPLayer {
 
     init(_ w: WeightReader, config: VisionConfig) throws {
         let d = config.hiddenSize, m = config.intermediateSize
-        norm1 = try LayerNorm(w.scoped("layer_norm1"), eps: config.layerNormEps)
-        norm2 = try LayerNorm(w.scoped("layer_norm2"), eps: config.layerNormEps)
+        norm1 = try LayerNorm(w.scoped("layer_norm1"), width: d, eps: config.layerNormEps)
+        norm2 = try LayerNorm(w.scoped("layer_norm2"), width: d, eps: config.layerNormEps)
         q = try Linear(w.scoped("self_attn.q_proj"), shape: [d, d])
         k = try Linear(w.scoped("self_attn.k_proj"), shape: [d, d])
         v = try Linear(w.scoped("self_attn.v_proj"), shape: [d, d])
@@ -48,7 +48,7 @@ public struct SigLIPVisionEncoder {
         let count = config.patchesPerSide * config.patchesPerSide
         positions = try w("embeddings.position_embedding.weight", shape: [count, d])
         layers = try (0..<config.layers).map { try SigLIPLayer(w.scoped("encoder.layers.\($0)"), config: config) }
-        postNorm = try LayerNorm(w.scoped("post_layernorm"), eps: config.layerNormEps)
+        postNorm = try LayerNorm(w.scoped("post_layernorm"), width: d, eps: config.layerNormEps)
     }
 
     /// One full tile [3, 512, 512] → [1024, D]. Every patch of a full tile is valid, so its

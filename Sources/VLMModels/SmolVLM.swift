@@ -16,6 +16,9 @@ public struct SmolVLM {
         try self.init(config: config, stateDict: try loadHuggingFaceWeights(directory: directory))
     }
 
+    /// Loading is strict, as `load_state_dict` is: every tensor the configuration implies must be
+    /// present with its shape, and the weights may hold no other tensor (a layer beyond the
+    /// configured count, a renamed tensor).
     public init(config: SmolVLMConfig, stateDict: StateDict) throws {
         self.config = config
         let w = WeightReader(stateDict)
@@ -26,9 +29,11 @@ public struct SmolVLM {
         vision = try SigLIPVisionEncoder(w.scoped("model.vision_model"), config: config.vision)
         connector = try PixelShuffleConnector(w.scoped("model.connector"), scale: config.scaleFactor,
                                               visionWidth: config.vision.hiddenSize, textWidth: config.text.hiddenSize)
+        let t = config.text
         decoder = try LlamaDecoder(w.scoped("model.text_model"),
-                                   lmHead: stateDict.contains("lm_head.weight") ? .dense(try stateDict.tensor("lm_head.weight")) : nil,
-                                   config: config.text)
+                                   lmHead: stateDict.contains("lm_head.weight") ? .dense(try w("lm_head.weight", shape: [t.vocabSize, t.hiddenSize])) : nil,
+                                   config: t)
+        try w.requireEveryTensorUsed(by: "the model config.json describes (\(config.vision.layers) vision and \(t.layers) text layers)")
     }
 
     /// Connector outputs of every tile, concatenated in tile order: [tiles · 64, text hidden].
