@@ -8,7 +8,7 @@ public func loadPyTorchCheckpoint(_ path: String) throws -> StateDict {
 }
 
 /// Every size is checked against the archive before anything is allocated, and every zip
-/// entry read is checked against its CRC-32 (the storages in parallel) before it is used.
+/// entry read is checked against its CRC-32 before it is used.
 func loadPyTorchCheckpoint(_ file: MappedFile) throws -> StateDict {
     let archive = try ZipArchive(file)
     let prefix = try recordPrefix(archive)
@@ -25,11 +25,7 @@ func loadPyTorchCheckpoint(_ file: MappedFile) throws -> StateDict {
     let tensors = try stateDictTensors(in: root, file: file)
     try checkStorageSizes(tensors, archive: archive, prefix: prefix)
     try checkAllocation(tensors.map { ($0.name, $0.reference.layout.elementCount ?? 0) }, file: file)
-    let storages = try verifiedStorages(Set(tensors.map(\.reference.storage.key)), archive: archive, prefix: prefix)
-    return StateDict(source: file.path, entries: tensors.map { tensor in
-        let reference = tensor.reference
-        return (tensor.name, materializeTensor(reference.storage.type, storage: storages[reference.storage.key]!, layout: reference.layout))
-    })
+    return StateDict(source: file.path, entries: try materializeVerified(tensors, archive: archive, prefix: prefix))
 }
 
 /// The folder every record sits in (`archive/` or the name the file was saved under).
@@ -105,22 +101,32 @@ private func checkStorageSizes(_ tensors: [(name: String, reference: TensorRefer
     }
 }
 
-/// The bytes of each storage, checked against their CRC-32 once each (shared storages too), in parallel.
-private func verifiedStorages(_ keys: Set<String>, archive: ZipArchive,
-                              prefix: String) throws -> [String: UnsafeRawBufferPointer] {
-    let ordered = keys.sorted()
-    var results = [Result<UnsafeRawBufferPointer, any Error>?](repeating: nil, count: ordered.count)
-    results.withUnsafeMutableBufferPointer { slots in
-        let base = slots.baseAddress!
-        parallelFor(ordered.count) { _, index in
-            base[index] = Result { try archive.contents(of: prefix + "data/" + ordered[index]) }
+/// The tensors as float32, storage by storage in parallel: each storage's CRC-32 is checked
+/// once, then its tensors are converted while its bytes are still in the cache.
+private func materializeVerified(_ tensors: [(name: String, reference: TensorReference)], archive: ZipArchive,
+                                 prefix: String) throws -> [(name: String, tensor: Tensor)] {
+    let users = Dictionary(grouping: tensors.indices) { tensors[$0].reference.storage.key }
+    let keys = users.keys.sorted()
+    var failures = [(any Error)?](repeating: nil, count: keys.count)
+    var results = [Tensor?](repeating: nil, count: tensors.count)
+    failures.withUnsafeMutableBufferPointer { failures in
+        results.withUnsafeMutableBufferPointer { results in
+            let failed = failures.baseAddress!, done = results.baseAddress!
+            parallelFor(keys.count) { _, index in
+                do {
+                    let bytes = try archive.contents(of: prefix + "data/" + keys[index])
+                    for user in users[keys[index]]! {
+                        let reference = tensors[user].reference
+                        done[user] = materializeTensor(reference.storage.type, storage: bytes, layout: reference.layout)
+                    }
+                } catch {
+                    failed[index] = error
+                }
+            }
         }
     }
-    var storages: [String: UnsafeRawBufferPointer] = [:]
-    for (key, result) in zip(ordered, results) {
-        storages[key] = try result!.get()
-    }
-    return storages
+    if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+    return zip(tensors, results).map { ($0.name, $1!) }
 }
 
 /// Refuses tensors that need more memory as float32 than the machine has, one by one and

@@ -134,9 +134,18 @@ public func loadHuggingFaceWeights(directory: String) throws -> StateDict {
         throw CheckpointError(path: index, problem: "no weight_map object")
     }
     var entries: [(name: String, tensor: Tensor)] = []
+    var shardOf: [String: String] = [:]
     for shard in Set(weightMap.values).sorted() {
+        guard !shard.contains("/") else {
+            throw CheckpointError(path: index, problem: "shard '\(shard)' is not a file name in the model folder")
+        }
         let part = try loadSafetensors((directory as NSString).appendingPathComponent(shard))
-        entries += part.keys.map { (name: $0, tensor: part.tensors[$0]!) }
+        for name in part.keys {
+            if let other = shardOf.updateValue(shard, forKey: name) {
+                throw CheckpointError(path: index, tensor: name, problem: "tensor '\(name)' is stored in both \(other) and \(shard)")
+            }
+            entries.append((name, part.tensors[name]!))
+        }
     }
     return StateDict(source: index, entries: entries)
 }

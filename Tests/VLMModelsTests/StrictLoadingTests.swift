@@ -60,4 +60,29 @@ final class StrictLoadingTests: XCTestCase {
         edited[edited.firstIndex { $0.name == reshaped }!].tensor = Tensor(zeros: [17])
         assertRefusal(try load(config, edited), path: source, kind: .wrongShape, tensor: reshaped)
     }
+
+    /// Sharded weights load as one state dict; a tensor stored in two shards, or a shard named
+    /// by a path outside the folder, is refused naming the index.
+    func testShardedWeights() throws {
+        let (_, tensors) = try tinyModel()
+        let dir = scratchDirectory()
+        let half = tensors.count / 2
+        try writeSafetensors(Array(tensors[..<half]), dtype: .float32, to: dir + "/model-1.safetensors")
+        try writeSafetensors(Array(tensors[(half - 1)...]), dtype: .float32, to: dir + "/model-2.safetensors")
+        let index = dir + "/model.safetensors.index.json"
+        func writeIndex(_ shards: [String: String]) throws {
+            try JSONSerialization.data(withJSONObject: ["weight_map": shards]).write(to: URL(fileURLWithPath: index))
+        }
+        let doubled = tensors[half - 1].name
+        try writeIndex(Dictionary(uniqueKeysWithValues: tensors.indices.map { (tensors[$0].name, $0 < half ? "model-1.safetensors" : "model-2.safetensors") }))
+        assertRefusal(try loadHuggingFaceWeights(directory: dir), path: index, kind: .malformed, tensor: doubled,
+                      mentioning: ["model-1.safetensors and model-2.safetensors"])
+
+        try writeSafetensors(Array(tensors[half...]), dtype: .float32, to: dir + "/model-2.safetensors")
+        let loaded = try loadHuggingFaceWeights(directory: dir)
+        XCTAssertEqual(Set(loaded.keys), Set(tensors.map(\.name)))
+        try writeIndex([tensors[0].name: "../model-1.safetensors"])
+        assertRefusal(try loadHuggingFaceWeights(directory: dir), path: index, kind: .malformed, tensor: nil,
+                      mentioning: ["'../model-1.safetensors' is not a file name"])
+    }
 }
