@@ -352,10 +352,13 @@ def gguf_files():
     (OUT / "gguf_truncated.gguf").write_bytes(base[: gguf.data_start + cut["offset"] + 3])
     case("gguf_truncated.gguf", "checkpoint", "truncated", cut["name"])
     patched("gguf_tensor_count_absurd.gguf", 8, "<Q", 1 << 60, "tooLarge", mentions=["1,152,921,504,606,846,976 tensors"])
+    patched("gguf_key_count_absurd.gguf", 16, "<Q", 1 << 60, "tooLarge", mentions=["1,152,921,504,606,846,976 metadata keys"])
     patched("gguf_string_length_absurd.gguf", 24, "<Q", 1 << 62, "tooLarge", mentions=["a string of 4,611,686,018,427,387,904 bytes"])
     tokens = gguf.keys["tokenizer.ggml.tokens"]
     patched("gguf_array_length_absurd.gguf", tokens + 8, "<Q", 1 << 60, "tooLarge", None,
             ["GGUF metadata 'tokenizer.ggml.tokens'", "an array of 1,152,921,504,606,846,976 elements"])
+    first = gguf.infos[0]
+    patched("gguf_dimension_count.gguf", first["at"], "<I", 7, "malformed", first["name"], ["7 dimensions"])
     last = gguf.infos[-1]
     patched("gguf_data_beyond_eof.gguf", last["at"] + 4 + 8, "<Q", last["ne"][1] * 4, "truncated", last["name"],
             ["needs"])
