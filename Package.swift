@@ -55,7 +55,8 @@ let package = Package(
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"],
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodecs"], swiftSettings: optimise),
-        .target(name: "Artifacts", dependencies: ["CHDF5", "Geometry", "TensorMath"], swiftSettings: optimise),
+        // Artifacts read the process's one pixel limit from Imaging (`decodePixelLimit()`).
+        .target(name: "Artifacts", dependencies: ["CHDF5", "Geometry", "TensorMath", "Imaging"], swiftSettings: optimise),
         .target(name: "SAMModels", dependencies: ["Geometry", "TensorMath", "Checkpoints", "Imaging"], swiftSettings: optimise),
         .target(name: "Tokenizers", swiftSettings: optimise),
         .target(name: "VLMModels", dependencies: ["Geometry", "TensorMath", "Checkpoints", "Imaging", "Tokenizers"],
@@ -76,7 +77,7 @@ let package = Package(
 
         // What every stage executable shares: common options, enums as arguments, error reporting.
         .target(name: "StageCommandLine", dependencies: [
-            "Pipeline", "VLSAMMethod", "Imaging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", "Artifacts", "VLSAMMethod", "Imaging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // One thin executable per stage.
@@ -96,7 +97,7 @@ let package = Package(
             "Pipeline", "StageCommandLine", "VLSAMMethod", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-random-weights", dependencies: [
-            "VLMModels", "Checkpoints", "Artifacts", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VLMModels", "Checkpoints", "Artifacts", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-run", dependencies: [
             "BatchDriver", "Pipeline", "StageCommandLine", "VLSAMMethod", "Imaging",
@@ -113,7 +114,7 @@ let package = Package(
         // Fixtures are read by path, not bundled.
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Artifacts", "TensorMath", "TestSupport"]),
-        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Geometry", "TestSupport"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Geometry", "Imaging", "TestSupport"]),
         .testTarget(name: "SAMModelsTests", dependencies: ["SAMModels", "Geometry", "Artifacts", "Checkpoints", "Imaging", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Artifacts", "TestSupport"]),
         .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "Geometry", "Artifacts", "Checkpoints", "Imaging", "Tokenizers", "TestSupport"]),

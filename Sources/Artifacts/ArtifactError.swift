@@ -9,6 +9,7 @@ public struct ArtifactError: Error, CustomStringConvertible, Equatable, Sendable
         case wrongType          // stored dtype or object kind differs from what the caller asked for
         case wrongShape         // dataset or attribute has an unexpected shape
         case invalidValue       // values outside their documented domain (NaN point, label 7, ...)
+        case exceedsLimit       // an announced size is above ArtifactLimits (pixels, bytes of one dataset)
         case wrongSchema        // not an artifact of the expected schema
         case unsupportedVersion // schema version newer than this program knows
         case writeFailed        // creating, writing or committing failed

@@ -103,12 +103,14 @@ public struct AttentionArtifact: Sendable, Equatable {
         let file = try HDF5File(readingAt: path)
         try requireSchema(file, schema)
         let provenance = try Provenance.read(from: file)
+        try file.requireShape("object_names", [("K", nil)], holding: .strings)
         let names = try file.readStrings("object_names")
         let count = names.count
-        let mapShape = try file.requireShape("maps", [("K", count), ("h", nil), ("w", nil)])
-        let tokens = try file.requireShape("token_vectors", [("K", count), ("N", nil)])[1]
-        let weightShape = try file.requireShape("head_weights", [("L", nil), ("H", nil)])
-        try file.requireShape("object_row_offsets", [("K+1", count + 1)])
+        let mapShape = try file.requireShape("maps", [("K", count), ("h", nil), ("w", nil)], holding: .floats)
+        let tokens = try file.requireShape("token_vectors", [("K", count), ("N", nil)], holding: .floats)[1]
+        let weightShape = try file.requireShape("head_weights", [("L", nil), ("H", nil)], holding: .floats)
+        try file.requireShape("object_row_offsets", [("K+1", count + 1)], holding: .integers)
+        try file.requireShape("object_rows", [("R", nil)], holding: .integers)
         let offsets = try file.readInt32("object_row_offsets").values.map(Int.init)
         let rows = try file.readInt64("object_rows").values.map(Int.init)
         guard offsets.first == 0, offsets.last == rows.count, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
@@ -140,8 +142,11 @@ public struct AttentionArtifact: Sendable, Equatable {
         guard mapRect.count == 4, mapRect.allSatisfy(\.isFinite), mapRect[0] < mapRect[2], mapRect[1] < mapRect[3] else {
             throw invalidArtifact(path, "map_rect \(mapRect) is not a rectangle (x0, y0, x1, y1)")
         }
-        guard headWeights.count == layers * heads, headWeights.allSatisfy(\.isFinite) else {
-            throw invalidArtifact(path, "head_weights has \(headWeights.count) values for \(layers) layers × \(heads) heads, or a non-finite one")
+        guard headWeights.count == layers * heads else {
+            throw invalidArtifact(path, "head_weights has \(headWeights.count) values for \(layers) layers × \(heads) heads")
+        }
+        if let problem = HDF5File.nonFiniteProblem(headWeights, shape: [layers, heads], dataset: "head_weights") {
+            throw invalidArtifact(path, problem)
         }
         let tokens = objects.first?.tokenVector.count ?? 0
         for (k, object) in objects.enumerated() {
@@ -150,10 +155,10 @@ public struct AttentionArtifact: Sendable, Equatable {
                 throw invalidArtifact(path, "\(what): map or token vector has the wrong length")
             }
             if let index = object.map.firstIndex(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) {
-                throw invalidArtifact(path, "\(what): map value \(object.map[index]) at \(index) is not in [0, 1]")
+                throw invalidArtifact(path, "dataset \"maps\", \(what): value \(object.map[index]) at \(index) is not in [0, 1]")
             }
             if let index = object.tokenVector.firstIndex(where: { !$0.isFinite }) {
-                throw invalidArtifact(path, "\(what): token vector value \(object.tokenVector[index]) at \(index) is not finite")
+                throw invalidArtifact(path, "dataset \"token_vectors\", \(what): value \(object.tokenVector[index]) at \(index) is not finite")
             }
         }
     }

@@ -138,15 +138,15 @@ public struct DetectionsArtifact: Sendable, Equatable {
         try requireSchema(file, schema)
         let provenance = try Provenance.read(from: file)
         let originalSize = try file.requiredSize("original_size")
-        let count = try file.requireShape("boxes", [("D", nil), ("", 4)])[0]
-        for name in ["names", "scores", "mask_rle", "question", "scale", "iteration"] {
-            try file.requireShape(name, [("D", count)])
-        }
-        try file.requireShape("point_offsets", [("D+1", count + 1)])
-        let pointCount = try file.requireShape("points", [("P", nil), ("", 2)])[0]
-        try file.requireShape("point_labels", [("P", pointCount)])
-        let inputCount = try file.requireShape("input_files", [("N", nil)])[0]
-        try file.requireShape("input_sha256", [("N", inputCount)])
+        let count = try file.requireShape("boxes", [("D", nil), ("", 4)], holding: .floats)[0]
+        for name in ["names", "mask_rle"] { try file.requireShape(name, [("D", count)], holding: .strings) }
+        try file.requireShape("scores", [("D", count)], holding: .floats)
+        for name in ["question", "scale", "iteration"] { try file.requireShape(name, [("D", count)], holding: .integers) }
+        try file.requireShape("point_offsets", [("D+1", count + 1)], holding: .integers)
+        let pointCount = try file.requireShape("points", [("P", nil), ("", 2)], holding: .floats)[0]
+        try file.requireShape("point_labels", [("P", pointCount)], holding: .integers)
+        let inputCount = try file.requireShape("input_files", [("N", nil)], holding: .strings)[0]
+        try file.requireShape("input_sha256", [("N", inputCount)], holding: .strings)
 
         let offsets = try file.readInt32("point_offsets").values.map(Int.init)
         guard offsets.first == 0, offsets.last == pointCount, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {

@@ -63,7 +63,8 @@ public struct EmbeddingArtifact: Sendable, Equatable {
     public static func read(from path: String) throws -> EmbeddingArtifact {
         let file = try HDF5File(readingAt: path)
         try requireSchema(file, schema)
-        try file.requireShape("image_embedding", [("C", embeddingShape[0]), ("H", embeddingShape[1]), ("W", embeddingShape[2])])
+        try file.requireShape("image_embedding", [("C", embeddingShape[0]), ("H", embeddingShape[1]), ("W", embeddingShape[2])],
+                              holding: .floats)
         let artifact = EmbeddingArtifact(
             provenance: try Provenance.read(from: file),
             family: try file.requiredChoice("model_family", among: families),
@@ -84,7 +85,9 @@ public struct EmbeddingArtifact: Sendable, Equatable {
         guard embedding.shape == Self.embeddingShape else {
             throw invalidArtifact(path, "image embedding has shape \(embedding.shape), expected \(Self.embeddingShape)")
         }
-        guard !embedding.hasNonFinite else { throw invalidArtifact(path, "image embedding contains NaN or infinite values") }
+        if let problem = HDF5File.nonFiniteProblem(embedding.data, shape: embedding.shape, dataset: "image_embedding") {
+            throw invalidArtifact(path, problem)
+        }
         guard originalSize.height > 0, originalSize.width > 0 else { throw invalidArtifact(path, "original size \(originalSize) is empty") }
         guard modelInputSize > 0, (1...modelInputSize).contains(inputSize.height), (1...modelInputSize).contains(inputSize.width) else {
             throw invalidArtifact(path, "input size \(inputSize) does not fit the \(modelInputSize)-pixel model input")

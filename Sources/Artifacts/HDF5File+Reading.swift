@@ -69,6 +69,13 @@ extension HDF5File {
         return try single(readStrings(from: .dataset(handle.id), what: what), what: what)
     }
 
+    /// The class of values (integer, float, string, …) a dataset stores.
+    func storedClass(of dataset: String) throws -> H5T_class_t {
+        let handle = try openObject(dataset, expecting: H5I_DATASET, kind: "dataset")
+        let type = StoredValues.dataset(handle.id).type()
+        return H5Tget_class(type.id)
+    }
+
     private func readDataset<T: HDF5Number>(_ dataset: String, as: T.Type) throws -> (shape: [Int], values: [T]) {
         let handle = try openObject(dataset, expecting: H5I_DATASET, kind: "dataset")
         return try readNumbers(from: .dataset(handle.id), what: "dataset \"\(dataset)\"")
@@ -154,7 +161,6 @@ extension HDF5File {
     private func readNumbers<T: HDF5Number>(from source: StoredValues, what: String) throws -> (shape: [Int], values: [T]) {
         let space = source.space()
         let shape = try extent(of: space, what: what)
-        let count = shape.reduce(1, *)
         let storedType = source.type()
         let storedClass = H5Tget_class(storedType.id)
         switch storedClass {
@@ -167,6 +173,7 @@ extension HDF5File {
         default:
             throw failure(.wrongType, "\(what) holds \(Self.className(storedClass)), expected numbers (\(T.typeName))")
         }
+        let count = try allocationCount(shape, elementSize: max(H5Tget_size(storedType.id), MemoryLayout<T>.stride), what: what)
         guard count > 0 else { return (shape, []) }
 
         let nativeType = H5Handle(H5Tget_native_type(storedType.id, H5T_DIR_ASCEND))
@@ -197,15 +204,17 @@ extension HDF5File {
     private func readStrings(from source: StoredValues, what: String) throws -> (shape: [Int], values: [String]) {
         let space = source.space()
         let shape = try extent(of: space, what: what)
-        let count = shape.reduce(1, *)
         let storedType = source.type()
         let storedClass = H5Tget_class(storedType.id)
         guard storedClass == H5T_STRING else {
             throw failure(.wrongType, "\(what) holds \(Self.className(storedClass)), expected strings")
         }
+        let variableLength = H5Tis_variable_str(storedType.id) > 0
+        let elementSize = variableLength ? MemoryLayout<UnsafeMutablePointer<CChar>?>.stride : H5Tget_size(storedType.id)
+        let count = try allocationCount(shape, elementSize: elementSize, what: what)
         guard count > 0 else { return (shape, []) }
 
-        if H5Tis_variable_str(storedType.id) > 0 {
+        if variableLength {
             let memoryType = H5Handle(H5Tcopy(H5T_C_S1_g))
             H5Tset_size(memoryType.id, -1)  // H5T_VARIABLE
             H5Tset_cset(memoryType.id, H5Tget_cset(storedType.id))
@@ -229,7 +238,7 @@ extension HDF5File {
         return (shape, values)
     }
 
-    private static func className(_ typeClass: H5T_class_t) -> String {
+    static func className(_ typeClass: H5T_class_t) -> String {
         switch typeClass {
         case H5T_INTEGER: return "integers"
         case H5T_FLOAT: return "floating-point values"

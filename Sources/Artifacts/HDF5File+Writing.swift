@@ -139,10 +139,11 @@ extension HDF5File {
         let linkList = Self.intermediateGroupsList()
         let handle = H5Handle(H5Dcreate2(fileID, dataset, storedType, space.id, linkList.id, creation.id, HDF5Library.defaultID))
         guard handle.isValid else { throw libraryFailure(.writeFailed, "cannot create dataset \"\(dataset)\"") }
-        guard shape.reduce(1, *) > 0 else { return }
-        guard H5Dwrite(handle.id, memoryType, HDF5Library.defaultID, HDF5Library.defaultID, HDF5Library.defaultID, data) >= 0 else {
-            throw libraryFailure(.writeFailed, "cannot write dataset \"\(dataset)\"")
-        }
+        let written = shape.reduce(1, *) == 0
+            || H5Dwrite(handle.id, memoryType, HDF5Library.defaultID, HDF5Library.defaultID, HDF5Library.defaultID, data) >= 0
+        // Closing stores the cached chunks, so it can fail too.
+        let closed = handle.close() >= 0
+        guard written, closed else { throw libraryFailure(.writeFailed, "cannot write dataset \"\(dataset)\"") }
     }
 
     private func writeAttribute(_ name: String, at objectPath: String, shape: [Int]?, storedType: hid_t, memoryType: hid_t,
@@ -160,9 +161,9 @@ extension HDF5File {
         let space = try shape.map { try dataspace($0, what: what) } ?? H5Handle(H5Screate(H5S_SCALAR))
         let attribute = H5Handle(H5Acreate_by_name(fileID, objectPath, name, storedType, space.id,
                                                    HDF5Library.defaultID, HDF5Library.defaultID, HDF5Library.defaultID))
-        guard attribute.isValid, H5Awrite(attribute.id, memoryType, data) >= 0 else {
-            throw libraryFailure(.writeFailed, "cannot write \(what)")
-        }
+        let written = attribute.isValid && H5Awrite(attribute.id, memoryType, data) >= 0
+        let closed = attribute.close() >= 0
+        guard written, closed else { throw libraryFailure(.writeFailed, "cannot write \(what)") }
     }
 
     private func dataspace(_ shape: [Int], what: String) throws -> H5Handle {

@@ -3,25 +3,36 @@ import Foundation
 
 /// One HDF5 file, opened for reading or being written.
 ///
-/// A file created with `init(creatingAt:)` is written to a hidden temporary sibling and only
-/// appears at its final path when `commit()` succeeds; an uncommitted writer removes its temporary
-/// file when released, so readers never see a half-written artifact.
+/// A file created with `init(creatingAt:)` is built in memory and only appears at its final path
+/// when `commit()` succeeds: the bytes go to a hidden temporary sibling, which is flushed to disk
+/// and renamed. An uncommitted writer removes its temporary file when released, so readers never
+/// see a half-written artifact.
+///
+/// HDF5 itself never writes to disk: after a failed write (a full disk) HDF5 1.10 leaves the file
+/// or dataset it could not close half torn down and closes it again at exit, a segmentation fault.
+/// Built in memory, the file can only fail to reach the disk in `commit()`'s own `write`, whose
+/// error is an ordinary one.
 ///
 /// Paths of datasets and groups are relative to the root ("cases/case1/masks"); a leading "/" is allowed.
 /// Not safe for concurrent use from several threads (the HDF5 library itself is).
 public final class HDF5File {
     /// The path errors name: the file being read, or the final path of the file being written.
     public let path: String
-    /// Set while writing: where the data goes until `commit()`.
+    /// Set while writing: where the bytes go on `commit()` before the rename.
     let temporaryPath: String?
     private(set) var fileID: hid_t
-    private var committed = false
+    /// The temporary file, open from creation (so an unwritable directory fails before any work) until committed.
+    private var temporaryDescriptor: Int32
+    /// Whether the temporary file is still this writer's to remove (not yet renamed into place or removed).
+    private var ownsTemporaryFile: Bool
 
     /// Opens an existing file read-only.
     public init(readingAt path: String) throws {
         HDF5Library.prepare()
         self.path = path
         self.temporaryPath = nil
+        temporaryDescriptor = -1
+        ownsTemporaryFile = false
         try Self.checkIsHDF5(path)
         let access = Self.accessList()
         fileID = H5Fopen(path, HDF5Library.readOnly, access.id)
@@ -35,7 +46,6 @@ public final class HDF5File {
     /// An existing file at `finalPath` stays untouched until then, and is replaced atomically.
     public init(creatingAt finalPath: String) throws {
         HDF5Library.prepare()
-        path = finalPath
         let url = URL(fileURLWithPath: finalPath)
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
@@ -44,40 +54,63 @@ public final class HDF5File {
         }
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
-        temporaryPath = temporary
-        let access = Self.accessList()
-        fileID = H5Fcreate(temporary, HDF5Library.truncate, HDF5Library.defaultID, access.id)
-        guard fileID >= 0 else {
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
             throw ArtifactError(.writeFailed, file: finalPath,
-                                "cannot create temporary file \(temporary) (\(HDF5Library.lastErrorDetail() ?? String(cString: strerror(errno))))")
+                                "cannot create temporary file \(temporary): \(String(cString: strerror(errno)))")
         }
+        let access = Self.accessList()
+        // The core driver without a backing store: the file lives in memory until commit() copies it out.
+        H5Pset_fapl_core(access.id, Self.memoryIncrement, false)
+        let id = H5Fcreate(temporary, HDF5Library.truncate, HDF5Library.defaultID, access.id)
+        guard id >= 0 else {
+            let detail = HDF5Library.lastErrorDetail() ?? "no detail"
+            close(descriptor)
+            unlink(temporary)
+            throw ArtifactError(.writeFailed, file: finalPath, "HDF5 cannot create the file in memory (\(detail))")
+        }
+        path = finalPath
+        temporaryPath = temporary
+        temporaryDescriptor = descriptor
+        ownsTemporaryFile = true
+        fileID = id
     }
 
     deinit {
         HDF5Library.prepare()
         if fileID >= 0 { H5Fclose(fileID) }
-        if let temporaryPath, !committed { unlink(temporaryPath) }
+        releaseTemporaryFile()
     }
 
-    /// Closes the file being written, makes its bytes durable and renames it to the final path.
+    /// Copies the finished file to its temporary sibling, makes the bytes durable and renames it
+    /// to the final path. Nothing appears there when any step fails.
     public func commit() throws {
         guard let temporaryPath else {
             throw ArtifactError(.writeFailed, file: path, "commit() called on a file opened for reading")
         }
-        guard !committed, fileID >= 0 else {
+        guard fileID >= 0 else {
             throw ArtifactError(.writeFailed, file: path, "commit() called twice")
         }
         HDF5Library.prepare()
-        let status = H5Fclose(fileID)
-        fileID = -1
-        guard status >= 0 else {
-            throw ArtifactError(.writeFailed, file: path, "closing the HDF5 file failed (\(HDF5Library.lastErrorDetail() ?? "no detail"))")
+        do {
+            let image = try fileImage()
+            let status = H5Fclose(fileID)
+            fileID = -1
+            guard status >= 0 else {
+                throw ArtifactError(.writeFailed, file: path, "closing the HDF5 file failed (\(HDF5Library.lastErrorDetail() ?? "no detail"))")
+            }
+            try writeAndSynchronise(image, to: temporaryPath)
+            guard rename(temporaryPath, path) == 0 else {
+                throw ArtifactError(.writeFailed, file: path, "cannot rename \(temporaryPath) into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            // A failed commit is final: nothing is left behind, not even until the writer is released.
+            if fileID >= 0 { H5Fclose(fileID) }
+            fileID = -1
+            releaseTemporaryFile()
+            throw error
         }
-        try Self.synchronise(temporaryPath, finalPath: path)
-        guard rename(temporaryPath, path) == 0 else {
-            throw ArtifactError(.writeFailed, file: path, "cannot rename \(temporaryPath) into place: \(String(cString: strerror(errno)))")
-        }
-        committed = true
+        ownsTemporaryFile = false
         // Persist the rename itself; failure here cannot lose data already renamed, so it is not an error.
         let directory = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY)
         if directory >= 0 { fsync(directory); close(directory) }
@@ -158,10 +191,30 @@ public final class HDF5File {
             let rank = Int(H5Sget_simple_extent_ndims(space.id))
             var dims = [hsize_t](repeating: 0, count: rank)
             H5Sget_simple_extent_dims(space.id, &dims, nil)
-            return dims.map { Int($0) }
+            return try dims.map { size in
+                guard let dimension = Int(exactly: size) else {
+                    throw failure(.exceedsLimit, "\(what) announces a dimension of \(size), beyond any limit")
+                }
+                return dimension
+            }
         default:
             throw failure(.wrongShape, "\(what) holds no data (null dataspace)")
         }
+    }
+
+    /// The number of elements of `shape`, after checking that holding them in memory (`elementSize`
+    /// bytes each) stays within `ArtifactLimits.maxDatasetBytes`: called before allocating.
+    func allocationCount(_ shape: [Int], elementSize: Int, what: String) throws -> Int {
+        guard !shape.contains(0) else { return 0 }
+        let limit = ArtifactLimits.maxDatasetBytes
+        var bytes = max(elementSize, 1), overflow = false
+        for size in shape where !overflow { (bytes, overflow) = bytes.multipliedReportingOverflow(by: size) }
+        guard !overflow, bytes <= limit else {
+            let amount = overflow ? "more than \(Int.max) bytes" : ArtifactLimits.describe(bytes: bytes)
+            throw failure(.exceedsLimit, "\(what) announces shape \(shape), \(amount) in memory, above the limit of " +
+                          "\(ArtifactLimits.describe(bytes: limit)) for one dataset (--max-dataset-mb)")
+        }
+        return bytes / max(elementSize, 1)
     }
 
     private static func accessList() -> H5Handle {
@@ -189,13 +242,52 @@ public final class HDF5File {
         }
     }
 
-    private static func synchronise(_ temporaryPath: String, finalPath: String) throws {
-        let descriptor = open(temporaryPath, O_RDONLY)
-        guard descriptor >= 0, fsync(descriptor) == 0 else {
-            let reason = String(cString: strerror(errno))
-            if descriptor >= 0 { close(descriptor) }
-            throw ArtifactError(.writeFailed, file: finalPath, "cannot flush \(temporaryPath) to disk: \(reason)")
-        }
-        close(descriptor)
+    /// Closes the temporary file and removes it unless it was renamed into place.
+    private func releaseTemporaryFile() {
+        if temporaryDescriptor >= 0 { close(temporaryDescriptor) }
+        temporaryDescriptor = -1
+        if let temporaryPath, ownsTemporaryFile { unlink(temporaryPath) }
+        ownsTemporaryFile = false
     }
+
+    /// In-memory files grow in steps of this many bytes.
+    private static let memoryIncrement = 4 << 20
+
+    /// The bytes of the in-memory file being written.
+    private func fileImage() throws -> [UInt8] {
+        guard H5Fflush(fileID, H5F_SCOPE_LOCAL) >= 0 else { throw libraryFailure(.writeFailed, "cannot finish the file in memory") }
+        let size = H5Fget_file_image(fileID, nil, 0)
+        guard size > 0 else { throw libraryFailure(.writeFailed, "cannot take the image of the file in memory") }
+        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialised in
+            guard H5Fget_file_image(fileID, buffer.baseAddress, size) == size else {
+                throw libraryFailure(.writeFailed, "cannot take the image of the file in memory")
+            }
+            initialised = size
+        }
+    }
+
+    /// Writes every byte to the temporary file, flushes it to disk and closes it.
+    private func writeAndSynchronise(_ bytes: [UInt8], to temporaryPath: String) throws {
+        let failed = { (action: String) in
+            ArtifactError(.writeFailed, file: self.path, "cannot \(action) \(temporaryPath): \(String(cString: strerror(errno)))")
+        }
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = writeSystemCall(temporaryDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { throw failed("write") }
+                offset += written
+            }
+        }
+        guard fsync(temporaryDescriptor) == 0 else { throw failed("flush to disk") }
+        let status = close(temporaryDescriptor)
+        temporaryDescriptor = -1
+        guard status == 0 else { throw failed("close") }
+    }
+}
+
+/// POSIX `write`, which the `write` methods of `HDF5File` hide inside the class.
+private func writeSystemCall(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
 }

@@ -44,12 +44,40 @@ enum HDF5Library {
     }
 }
 
-/// An HDF5 identifier released when it goes out of scope (any kind: file, dataset, type, space, list).
+/// An HDF5 identifier closed exactly once: when it goes out of scope, or by `close()` where the
+/// caller must know whether closing worked (closing a dataset writes its cached chunks).
+///
+/// Each kind is closed with its own function (`H5Dclose`, `H5Fclose`, …), never `H5Idec_ref` or
+/// `H5Oclose`: only the kind's own close removes the identifier even when closing fails. The
+/// others keep an identifier whose close failed (a dataset whose chunks could not be written to
+/// a full disk) half torn down, and HDF5 closes it a second time at exit: a segmentation fault.
 struct H5Handle: ~Copyable {
     let id: hid_t
     init(_ id: hid_t) { self.id = id }
     var isValid: Bool { id >= 0 }
-    deinit { if id >= 0 { H5Idec_ref(id) } }
+
+    /// Closes now; a negative status means the close failed (the identifier is gone all the same).
+    consuming func close() -> herr_t {
+        let status = Self.release(id)
+        discard self
+        return status
+    }
+
+    deinit { _ = Self.release(id) }
+
+    private static func release(_ id: hid_t) -> herr_t {
+        guard id >= 0 else { return 0 }
+        switch H5Iget_type(id) {
+        case H5I_FILE: return H5Fclose(id)
+        case H5I_GROUP: return H5Gclose(id)
+        case H5I_DATASET: return H5Dclose(id)
+        case H5I_DATATYPE: return H5Tclose(id)
+        case H5I_DATASPACE: return H5Sclose(id)
+        case H5I_ATTR: return H5Aclose(id)
+        case H5I_GENPROP_LST: return H5Pclose(id)
+        default: return H5Idec_ref(id)
+        }
+    }
 }
 
 /// The element types the library stores, with their in-memory and on-disk HDF5 types.

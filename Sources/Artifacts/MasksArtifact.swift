@@ -133,15 +133,16 @@ public struct MasksArtifact: Sendable, Equatable {
         try requireSchema(file, schema)
         let provenance = try Provenance.read(from: file)
         let size = try file.requiredSize("original_size")
-        let count = try file.requireShape("masks", [("M", nil), ("H", size.height), ("W", size.width)])[0]
-        try file.requireShape("lowres_logits", [("M", count), ("h", lowResolutionShape[0]), ("w", lowResolutionShape[1])])
-        for name in ["iou_predictions", "stability_scores", "prompt_set", "mask_index"] {
-            try file.requireShape(name, [("M", count)])
-        }
+        let count = try file.requireShape("masks", [("M", nil), ("H", size.height), ("W", size.width)], holding: .integers)[0]
+        try file.requireShape("lowres_logits", [("M", count), ("h", lowResolutionShape[0]), ("w", lowResolutionShape[1])],
+                              holding: .floats)
+        for name in ["iou_predictions", "stability_scores"] { try file.requireShape(name, [("M", count)], holding: .floats) }
+        for name in ["prompt_set", "mask_index"] { try file.requireShape(name, [("M", count)], holding: .integers) }
+        try file.requireShape("set_names", [("S", nil)], holding: .strings)
         let names = try file.readStrings("set_names")
         var skipped: [UInt8]?
         if file.exists("set_skipped") {
-            try file.requireShape("set_skipped", [("S", names.count)])
+            try file.requireShape("set_skipped", [("S", names.count)], holding: .integers)
             skipped = try file.readUInt8("set_skipped").values
         }
         let multimask = try file.requiredInt("multimask")
@@ -192,6 +193,10 @@ public struct MasksArtifact: Sendable, Equatable {
         }
         if let index = promptSet.firstIndex(where: { setSkipped[Int($0)] }) {
             throw invalidArtifact(path, "mask \(index) comes from prompt set \(promptSet[index]), which is marked skipped")
+        }
+        for (dataset, values, shape) in [("lowres_logits", lowresLogits.data, lowresLogits.shape),
+                                         ("iou_predictions", iouPredictions, [count]), ("stability_scores", stabilityScores, [count])] {
+            if let problem = HDF5File.nonFiniteProblem(values, shape: shape, dataset: dataset) { throw invalidArtifact(path, problem) }
         }
         if let index = maskIndex.firstIndex(where: { $0 < 0 }) {
             throw invalidArtifact(path, "mask \(index) has negative mask_index \(maskIndex[index])")

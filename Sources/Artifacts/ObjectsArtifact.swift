@@ -142,17 +142,24 @@ public struct ObjectsArtifact: Sendable, Equatable {
         let mode = try file.requiredChoice("mode", among: modes)
         let splitting = try file.requiredInt("image_splitting") != 0
         let gridSide = try file.requiredInt("grid_side")
-        let n = try file.requireShape("image_token_positions", [("N", nil)])[0]
-        try file.requireShape("image_token_tile", [("N", n)])
-        try file.requireShape("image_token_cell", [("N", n), ("", 2)])
-        let tileCount = try file.requireShape("tile_rects", [("T", nil), ("", 4)])[0]
-        try file.requireShape("tile_grid", [("T", tileCount), ("", 2)])
-        let objectCount = try file.requireShape("object_span_offsets", [("K+1", nil)])[0] - 1
-        try file.requireShape("object_names", [("K", objectCount)])
-        try file.requireShape("object_spans", [("P", nil), ("", 2)])
+        try file.requireShape("prompt_text", [("", 1)], holding: .strings)
+        try file.requireShape("generated_text", [("", 1)], holding: .strings)
+        try file.requireShape("input_ids", [("S", nil)], holding: .integers)
+        try file.requireShape("generated_ids", [("G", nil)], holding: .integers)
+        let n = try file.requireShape("image_token_positions", [("N", nil)], holding: .integers)[0]
+        try file.requireShape("image_token_tile", [("N", n)], holding: .integers)
+        try file.requireShape("image_token_cell", [("N", n), ("", 2)], holding: .integers)
+        let tileCount = try file.requireShape("tile_rects", [("T", nil), ("", 4)], holding: .floats)[0]
+        try file.requireShape("tile_grid", [("T", tileCount), ("", 2)], holding: .integers)
+        let objectCount = try file.requireShape("object_span_offsets", [("K+1", nil)], holding: .integers)[0] - 1
+        try file.requireShape("object_names", [("K", objectCount)], holding: .strings)
+        try file.requireShape("object_spans", [("P", nil), ("", 2)], holding: .integers)
 
         let cells = try file.readInt32("image_token_cell").values.map(Int.init)
         let rects = try file.readDouble("tile_rects").values
+        if let index = rects.firstIndex(where: { !$0.isFinite }) {
+            throw file.invalid("dataset \"tile_rects\" holds \(rects[index]) in row \(index / 4); its values must be finite")
+        }
         let grid = try file.readInt32("tile_grid").values.map(Int.init)
         let names = try file.readStrings("object_names")
         let offsets = try file.readInt32("object_span_offsets").values.map(Int.init)
@@ -171,10 +178,10 @@ public struct ObjectsArtifact: Sendable, Equatable {
         guard tileIndices.allSatisfy({ $0 >= 0 && $0 < tileCount }) else { throw file.invalid("image_token_tile out of range") }
         var imageFeatures: Tensor?
         if file.exists("image_features") {
-            let width = try file.requireShape("image_features", [("N", n), ("hidden", nil)])[1]
+            let width = try file.requireShape("image_features", [("N", n), ("hidden", nil)], holding: .floats)[1]
             guard width > 0 else { throw file.invalid("image_features has no columns") }
             let features = try file.readTensor("image_features")
-            if let problem = Self.nonFiniteProblem(features) { throw file.invalid(problem) }
+            if let problem = Self.nonFiniteFeature(features) { throw file.invalid(problem) }
             imageFeatures = features
         }
         return ObjectsArtifact(
@@ -194,11 +201,8 @@ public struct ObjectsArtifact: Sendable, Equatable {
             objects: objects, imageFeatures: imageFeatures)
     }
 
-    /// "image_features row r has a non-finite value (nan)", or nil when every value is finite.
-    static func nonFiniteProblem(_ features: Tensor) -> String? {
-        guard let index = features.data.firstIndex(where: { !$0.isFinite }) else { return nil }
-        let width = max(features.shape.last ?? 1, 1)
-        return "image_features row \(index / width) has a non-finite value (\(features.data[index]))"
+    private static func nonFiniteFeature(_ features: Tensor) -> String? {
+        HDF5File.nonFiniteProblem(features.data, shape: features.shape, dataset: "image_features")
     }
 
     private func validate(_ path: String) throws {
@@ -211,7 +215,7 @@ public struct ObjectsArtifact: Sendable, Equatable {
             guard imageFeatures.shape.count == 2, imageFeatures.shape[0] == imageTokenPositions.count, imageFeatures.shape[1] > 0 else {
                 throw invalidArtifact(path, "image_features has shape \(imageFeatures.shape), expected [N=\(imageTokenPositions.count), hidden]")
             }
-            if let problem = Self.nonFiniteProblem(imageFeatures) { throw invalidArtifact(path, problem) }
+            if let problem = Self.nonFiniteFeature(imageFeatures) { throw invalidArtifact(path, problem) }
         }
     }
 }

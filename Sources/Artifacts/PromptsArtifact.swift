@@ -99,12 +99,12 @@ public struct PromptsArtifact: Sendable, Equatable {
         try requireSchema(file, schema)
         let provenance = try Provenance.read(from: file)
         let originalSize = try file.requiredSize("original_size")
-        let pointCount = try file.requireShape("points", [("P", nil), ("", 2)])[0]
-        try file.requireShape("point_labels", [("P", pointCount)])
-        let setCount = try file.requireShape("boxes", [("S", nil), ("", 4)])[0]
-        try file.requireShape("set_point_offsets", [("S+1", setCount + 1)])
-        try file.requireShape("has_box", [("S", setCount)])
-        try file.requireShape("set_names", [("S", setCount)])
+        let pointCount = try file.requireShape("points", [("P", nil), ("", 2)], holding: .floats)[0]
+        try file.requireShape("point_labels", [("P", pointCount)], holding: .integers)
+        let setCount = try file.requireShape("boxes", [("S", nil), ("", 4)], holding: .floats)[0]
+        try file.requireShape("set_point_offsets", [("S+1", setCount + 1)], holding: .integers)
+        try file.requireShape("has_box", [("S", setCount)], holding: .integers)
+        try file.requireShape("set_names", [("S", setCount)], holding: .strings)
 
         let coordinates = try file.readTensor("points").data
         let labels = try file.readInt32("point_labels").values
@@ -118,7 +118,7 @@ public struct PromptsArtifact: Sendable, Equatable {
         let maskInputs = try readMaskInputs(file, setCount: setCount)
         var localised = [UInt8](repeating: 1, count: setCount)
         if file.exists("localised") {
-            try file.requireShape("localised", [("S", setCount)])
+            try file.requireShape("localised", [("S", setCount)], holding: .integers)
             localised = try file.readUInt8("localised").values
         }
         var origin: Origin?
@@ -142,7 +142,9 @@ public struct PromptsArtifact: Sendable, Equatable {
                 labels: Array(labels[rows]),
                 box: hasBox[index] == 1 ? PixelBox(x0: boxes[box], y0: boxes[box + 1], x1: boxes[box + 2], y1: boxes[box + 3]) : nil,
                 maskInput: maskInputs?[index], localised: localised[index] == 1)
-            if let problem = set.problem() { throw file.invalid(Self.naming(set, index) + problem) }
+            if let problem = set.problem() ?? set.placementProblem(in: originalSize) {
+                throw file.invalid(Self.naming(set, index) + problem)
+            }
             sets.append(set)
         }
         return PromptsArtifact(provenance: provenance, originalSize: originalSize, sets: sets, origin: origin)
@@ -152,9 +154,12 @@ public struct PromptsArtifact: Sendable, Equatable {
     private static func readMaskInputs(_ file: HDF5File, setCount: Int) throws -> [Tensor?]? {
         guard file.exists("mask_inputs") || file.exists("has_mask_input") else { return nil }
         let shape = PromptSet.maskInputShape
-        try file.requireShape("mask_inputs", [("S", setCount), ("H", shape[0]), ("W", shape[1])])
-        try file.requireShape("has_mask_input", [("S", setCount)])
+        try file.requireShape("mask_inputs", [("S", setCount), ("H", shape[0]), ("W", shape[1])], holding: .floats)
+        try file.requireShape("has_mask_input", [("S", setCount)], holding: .integers)
         let planes = try file.readTensor("mask_inputs")
+        if let problem = HDF5File.nonFiniteProblem(planes.data, shape: planes.shape, dataset: "mask_inputs") {
+            throw file.invalid(problem)
+        }
         let present = try file.readUInt8("has_mask_input").values
         return try present.enumerated().map { index, flag in
             guard flag <= 1 else { throw file.invalid("has_mask_input[\(index)] is \(flag), expected 0 or 1") }
@@ -169,7 +174,9 @@ public struct PromptsArtifact: Sendable, Equatable {
     private func validate(_ path: String) throws {
         guard originalSize.height > 0, originalSize.width > 0 else { throw invalidArtifact(path, "original size \(originalSize) is empty") }
         for (index, set) in sets.enumerated() {
-            if let problem = set.problem() { throw invalidArtifact(path, Self.naming(set, index) + problem) }
+            if let problem = set.problem() ?? set.placementProblem(in: originalSize) {
+                throw invalidArtifact(path, Self.naming(set, index) + problem)
+            }
         }
     }
 }

@@ -30,6 +30,20 @@ public struct PromptSet: Sendable, Equatable {
     /// Nothing to decode: no point and no box.
     public var isEmpty: Bool { points.isEmpty && box == nil }
 
+    /// Describes a point or box corner outside the image (x in 0…width, y in 0…height), or nil.
+    public func placementProblem(in size: ImageSize) -> String? {
+        let width = Float(size.width), height = Float(size.height)
+        let inside = { (x: Float, y: Float) in x >= 0 && x <= width && y >= 0 && y <= height }
+        let bounds = "the \(size) image (x in 0…\(size.width), y in 0…\(size.height))"
+        if let index = points.firstIndex(where: { !inside($0.x, $0.y) }) {
+            return "point \(index) (\(points[index].x), \(points[index].y)) is outside \(bounds)"
+        }
+        if let box, !(inside(box.x0, box.y0) && inside(box.x1, box.y1)) {
+            return "box (\(box.x0), \(box.y0), \(box.x1), \(box.y1)) is not inside \(bounds)"
+        }
+        return nil
+    }
+
     /// Describes what is wrong, or nil when the set is valid.
     public func problem() -> String? {
         guard points.count == labels.count else { return "has \(points.count) points but \(labels.count) labels" }

@@ -77,6 +77,8 @@ public struct AttendStage {
     public func run(objects objectsPath: String, output: String, options: Options, pngDirectory: String? = nil,
                     progress: ((String) -> Void)? = nil) throws -> AttentionArtifact {
         let objects = try listing(at: objectsPath)
+        try requireOutput(output, differentFrom: [("objects", objectsPath), ("photo", objects.provenance.sourceImage)]
+                          + modelFolderInputs(bundle.directory))
         let features = try imageFeatures(objects)
         let tokens = objects.inputIDs.count + objects.generatedIDs.count
         let positions = objects.imageTokenPositions

@@ -31,15 +31,17 @@ public struct DecodeStage {
     /// The `parameters` its artifacts record for `options`.
     public static func recordedParameters(_ options: Options) throws -> String { try Provenance.json(options) }
 
-    /// Reads an embedding and checks it was made by this model.
+    /// Reads an embedding and checks it was made with this very checkpoint (its recorded SHA-256):
+    /// another checkpoint's decoder, even of the same architecture, would make meaningless masks.
     public func embedding(at path: String) throws -> EmbeddingArtifact {
         let artifact = try EmbeddingArtifact.read(from: path)
-        let model = loaded.model
-        guard artifact.family == model.family.rawValue, artifact.provenance.modelName == model.name else {
-            throw StageError(path, "embedding was made by \(artifact.provenance.modelName) (\(artifact.family)), " +
-                             "but the checkpoint \(loaded.checkpointPath) is \(model.name) (\(model.family.rawValue))")
+        let made = artifact.provenance
+        guard made.checkpointSHA256 == loaded.checkpointSHA256 else {
+            let recorded = made.checkpointSHA256.isEmpty ? "a checkpoint it does not record"
+                : "\(made.modelName) \(made.checkpointPath) (sha256 \(made.checkpointSHA256.prefix(12))…)"
+            throw StageError(path, "was made with \(recorded), not with \(loaded.model.name) \(loaded.checkpointPath) " +
+                             "(sha256 \(loaded.checkpointSHA256.prefix(12))…); decode with the checkpoint that made it, or encode again")
         }
-        if artifact.embedding.hasNonFinite { throw StageError(path, "image_embedding contains NaN or infinity") }
         return artifact
     }
 
@@ -55,11 +57,19 @@ public struct DecodeStage {
     @discardableResult
     public func run(embeddingPath: String, prompts: Prompts, options: Options, output: String, pngDirectory: String? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> MasksArtifact {
+        var inputs = [("embedding", embeddingPath), ("checkpoint", loaded.checkpointPath)]
+        if case .file(let path) = prompts { inputs.append(("prompts", path)) }
+        try requireOutput(output, differentFrom: inputs)
+        let embedding = try self.embedding(at: embeddingPath)
         let sets: [PromptSet], promptSource: String, record: MasksArtifact.PromptsRecord, refinementIteration: Int?
         var promptsFromRandomWeights = false
         switch prompts {
         case .file(let path):
             let artifact = try PromptsArtifact.read(from: path)
+            guard artifact.originalSize == embedding.originalSize else {
+                throw StageError(path, "prompts are for a \(artifact.originalSize) image, but the embedding \(embeddingPath) " +
+                                 "is of a \(embedding.originalSize) image (sizes are height x width)")
+            }
             (sets, promptSource, refinementIteration) = (artifact.sets, path, artifact.origin?.refinementIteration)
             record = .init(file: path, sha256: try sha256Hex(ofFile: path), commandLine: "")
             promptsFromRandomWeights = artifact.provenance.randomWeights
@@ -67,7 +77,6 @@ public struct DecodeStage {
             (sets, promptSource, refinementIteration) = (given, "command line", nil)
             record = .init(file: "", sha256: "", commandLine: try commandLineJSON(given))
         }
-        let embedding = try self.embedding(at: embeddingPath)
         let model = loaded.model
         let geometry = embedding.geometry
         guard !sets.isEmpty else { throw StageError(promptSource, "no prompt sets to decode") }
@@ -81,7 +90,7 @@ public struct DecodeStage {
         let prepared = model.prepare(embedding: embedding.embedding, geometry: geometry)
         // Empty sets (objects whose attention had no candidate pixel) are skipped, not errors.
         let decoded = sets.indices.filter { !sets[$0].isEmpty }
-        for s in decoded { try check(sets[s], index: s, source: promptSource) }
+        for s in decoded { try check(sets[s], index: s, source: promptSource, imageSize: embedding.originalSize) }
         let prompts = decoded.map { sets[$0] }
         // Several prompt sets are decoded at once (one per thread); progress is reported per chunk.
         let chunk = 4 * computeThreads()
@@ -133,10 +142,10 @@ public struct DecodeStage {
         })
     }
 
-    /// Checks that this model can decode a prompt set.
-    func check(_ set: PromptSet, index: Int, source: String) throws {
+    /// Checks that this model can decode a prompt set on an image of `imageSize`.
+    func check(_ set: PromptSet, index: Int, source: String, imageSize: ImageSize) throws {
         let what = "prompt set \(index)\(set.name.isEmpty ? "" : " (\(set.name))")"
-        if let problem = set.problem() { throw StageError(source, "\(what): \(problem)") }
+        if let problem = set.problem() ?? set.placementProblem(in: imageSize) { throw StageError(source, "\(what): \(problem)") }
         if let maskInput = set.maskInput {
             guard loaded.model.family == .sam else {
                 throw StageError(source, "\(what) has a mask input, but \(loaded.model.name) takes no mask prompt")

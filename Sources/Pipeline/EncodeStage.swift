@@ -30,6 +30,7 @@ public struct EncodeStage {
 
     /// Encodes one photo and writes its artifact atomically.
     public func run(image imagePath: String, output: String) throws {
+        try requireOutput(output, differentFrom: [("image", imagePath), ("checkpoint", loaded.checkpointPath)])
         let image = try decodeImage(atPath: imagePath)
         let model = loaded.model
         let (embedding, geometry) = model.encode(image)

@@ -43,6 +43,7 @@ public struct ListStage {
     @discardableResult
     public func run(image imagePath: String, output: String, options: Options,
                     progress: ((String) -> Void)? = nil) throws -> ObjectsArtifact {
+        try requireOutput(output, differentFrom: [("image", imagePath)] + modelFolderInputs(bundle.directory))
         let photo = try decodeImage(atPath: imagePath)
         let prompt = try bundle.prompt(options.prompt, image: photo, splitting: options.imageSplitting)
         let ids = prompt.ids, tokenizer = bundle.tokenizer

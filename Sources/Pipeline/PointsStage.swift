@@ -59,6 +59,8 @@ public struct PointsStage {
             throw StageError("--threshold", "\(options.threshold) is outside (0, 1]")
         }
         let attention = try AttentionArtifact.read(from: attentionPath)
+        try requireOutput(output, differentFrom: [("attention", attentionPath), ("previous masks", masksPath ?? ""),
+                                                  ("photo", attention.provenance.sourceImage)])
         let previous = try masksPath.map { try previousMasks(at: $0, for: attention) }
         let sampler = PointSampler(strategy: options.strategy, threshold: Float(options.threshold), count: options.points,
                                    seed: options.seed)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Imaging
 import Pipeline
 import TensorMath
@@ -9,21 +10,28 @@ public struct SharedOptions: ParsableArguments {
     @Option(help: "Threads for the dense math (default: all cores).")
     public var threads: Int?
 
-    @Option(help: ArgumentHelp("Refuse images of more pixels than this, before decoding them (default: \(defaultMaxDecodedPixels)).",
-                               valueName: "pixels"))
+    @Option(help: ArgumentHelp("Refuse images of more pixels than this, before decoding them, and artifacts that record " +
+                               "such an image (default: \(defaultMaxDecodedPixels)).", valueName: "pixels"))
     public var maxPixels: Int?
+
+    @Option(help: "Largest dataset an input artifact may announce, in MiB (default: a quarter of the physical memory).")
+    public var maxDatasetMb: Int?
 
     public init() {}
 
     public func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let maxPixels, maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
+        if let maxDatasetMb, !(1...(Int.max >> 20)).contains(maxDatasetMb) {
+            throw ValidationError("--max-dataset-mb must be at least 1")
+        }
     }
 
     /// Applies the options to the process (call first in `run()`).
     public func apply() {
         if let threads { setBLASThreads(threads) }
         if let maxPixels { setDecodePixelLimit(maxPixels) }
+        if let maxDatasetMb { ArtifactLimits.maxDatasetBytes = maxDatasetMb << 20 }
     }
 }
 

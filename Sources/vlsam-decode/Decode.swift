@@ -65,11 +65,14 @@ struct Decode: ParsableCommand {
         if prompts == nil && !commandLinePrompt {
             throw ValidationError("give a prompt: --point, --box, --center-point or --prompts")
         }
+        _ = try givenPoints()
+        _ = try givenBox()
     }
 
     func run() throws {
         shared.apply()
         try runStage("vlsam-decode") {
+            if let maskInput { try requireOutput(output, differentFrom: [("mask input", maskInput)]) }
             let stage = try DecodeStage(checkpoint: checkpoint)
             let source: DecodeStage.Prompts = try prompts.map { .file($0) } ?? .commandLine([commandLineSet()])
             let start = Date()
@@ -93,20 +96,37 @@ struct Decode: ParsableCommand {
             set.points.append(.init(x: Float(size.width) / 2, y: Float(size.height) / 2))
             set.labels.append(1)
         }
-        for text in points {
-            let v = try numbers(text, count: 3, option: "--point")
-            guard v[2] == 0 || v[2] == 1 else { throw ValidationError("--point \(text): the label must be 0 or 1") }
-            set.points.append(.init(x: v[0], y: v[1]))
-            set.labels.append(Int32(v[2]))
+        for (point, label) in try givenPoints() {
+            set.points.append(point)
+            set.labels.append(label)
         }
-        if let box {
-            let v = try numbers(box, count: 4, option: "--box")
-            set.box = .init(x0: v[0], y0: v[1], x1: v[2], y1: v[3])
-        }
+        set.box = try givenBox()
         if let maskInput {
             set.maskInput = try Pipeline.maskInput(fromMasksArtifact: maskInput, index: maskInputIndex)
         }
         return set
+    }
+
+    /// `--point` values; coordinates must not be negative (whether they are inside the image is
+    /// checked against the embedding's size).
+    func givenPoints() throws -> [(PixelPoint, Int32)] {
+        try points.map { text in
+            let v = try numbers(text, count: 3, option: "--point")
+            guard v[2] == 0 || v[2] == 1 else { throw ValidationError("--point \(text): the label must be 0 or 1") }
+            guard v[0] >= 0, v[1] >= 0 else { throw ValidationError("--point \(text): x and y must not be negative (pixels of the image)") }
+            return (PixelPoint(x: v[0], y: v[1]), Int32(v[2]))
+        }
+    }
+
+    /// The `--box`, with x0 <= x1, y0 <= y1 and no negative coordinate.
+    func givenBox() throws -> PixelBox? {
+        guard let box else { return nil }
+        let v = try numbers(box, count: 4, option: "--box")
+        guard v[0] <= v[2], v[1] <= v[3] else {
+            throw ValidationError("--box \(box): reversed (expected x0,y0,x1,y1 with x0 <= x1 and y0 <= y1)")
+        }
+        guard v.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--box \(box): coordinates must not be negative (pixels of the image)") }
+        return PixelBox(x0: v[0], y0: v[1], x1: v[2], y1: v[3])
     }
 
     func numbers(_ text: String, count: Int, option: String) throws -> [Float] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Artifacts
 import Checkpoints
 import Foundation
+import Pipeline
 import VLMModels
 
 @main
@@ -35,8 +36,10 @@ struct RandomWeights: ParsableCommand {
         do {
             let parsed = try SmolVLMConfig(contentsOf: config)
             let shapes = parsed.parameterShapes()
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let source = (config as NSString).deletingLastPathComponent
+            // Its files are copied into the output folder: the same folder would lose them.
+            try requireOutput(output, differentFrom: [("folder of the config", source.isEmpty ? "." : source)])
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             for file in try FileManager.default.contentsOfDirectory(atPath: source)
             where file.hasSuffix(".json") && !file.hasPrefix("model.safetensors") && file != "tensor_shapes.json" {
                 let target = (output as NSString).appendingPathComponent(file)

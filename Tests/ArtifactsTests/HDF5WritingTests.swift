@@ -126,6 +126,27 @@ final class HDF5WritingTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["kept.h5"])
     }
 
+    /// A full disk fails the commit with the system's reason, and leaves no file at all; the process
+    /// goes on (HDF5 never wrote to the disk, so nothing of it is left half closed).
+    func testFullDiskFailsTheCommitAndLeavesNothing() throws {
+        try withSmallFilesystem(kilobytes: 64) { directory in
+            let path = directory + "/big.h5"
+            let writer = try HDF5File(creatingAt: path)
+            try writer.write(Tensor(zeros: [256, 64, 64]), to: "values")
+            try writer.setAttribute("note", "written in memory")
+            assertArtifactError(.writeFailed, file: path,
+                                containing: ["cannot write \(directory)/.big.h5.partial-\(getpid()): No space left on device"]) {
+                try writer.commit()
+            }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [], "the temporary file is removed at once")
+            // The same path takes a file that fits.
+            let small = try HDF5File(creatingAt: path)
+            try small.write([1, 2, 3] as [Int32], shape: [3], to: "values")
+            try small.commit()
+            XCTAssertEqual(try HDF5File(readingAt: path).readInt32("values").values, [1, 2, 3])
+        }
+    }
+
     func testWritingMistakesAreReported() throws {
         let directory = scratchDirectory()
         let path = directory + "/mistakes.h5"

@@ -144,19 +144,6 @@ final class AttendPointsCLITests: XCTestCase {
 
     // MARK: Bad input
 
-    /// A failing run: non-zero exit, one line on stderr naming `file`, no output left behind.
-    func assertFails(_ tool: String, _ arguments: [String], naming file: String, output: String, line: UInt = #line) throws {
-        let result = try runStage(tool, arguments)
-        XCTAssertNotEqual(result.status, 0, "exit status", line: line)
-        let lines = result.stderr.split(separator: "\n")
-        XCTAssertEqual(lines.count, 1, "expected one error line, got: \(result.stderr)", line: line)
-        XCTAssertTrue(result.stderr.contains(file), "error does not name \(file): \(result.stderr)", line: line)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(output) was written", line: line)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: (output as NSString).deletingLastPathComponent)
-            .filter { $0.contains(".partial-") }
-        XCTAssertEqual(leftovers, [], "temporary files left", line: line)
-    }
-
     func testEachStageRefusesTheWrongArtifactKind() throws {
         let b = try bundle()
         let dir = scratchDirectory()

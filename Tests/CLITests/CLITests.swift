@@ -109,17 +109,6 @@ final class CLITests: XCTestCase {
 
     // MARK: Bad input
 
-    /// A failing run: non-zero exit, one line on stderr naming `file`, no output left behind.
-    func assertFails(_ tool: String, _ arguments: [String], naming file: String, output: String,
-                     line: UInt = #line) throws {
-        let result = try runStage(tool, arguments)
-        XCTAssertNotEqual(result.status, 0, "exit status", line: line)
-        let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("[") && !$0.contains("images failed") }
-        XCTAssertEqual(lines.count, 1, "expected one error line, got: \(result.stderr)", line: line)
-        XCTAssertTrue(result.stderr.contains(file), "error does not name \(file): \(result.stderr)", line: line)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(output) was written", line: line)
-    }
-
     func testBadCheckpointsFail() throws {
         let dir = scratchDirectory()
         let real = try Data(contentsOf: URL(fileURLWithPath: try shared("parity/sam-small/weights.pth")))
