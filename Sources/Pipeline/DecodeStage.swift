@@ -166,10 +166,15 @@ public struct DecodeStage {
     }
 }
 
-/// The low-resolution logits of one mask of a masks artifact, as a SAM mask prompt [256, 256].
-/// Without an index, the mask with the highest predicted IoU.
-public func maskInput(fromMasksArtifact path: String, index: Int? = nil) throws -> Tensor {
+/// The low-resolution logits of one mask of a masks artifact, as a SAM mask prompt [256, 256] for
+/// an image of `imageSize` (the masks must be of that size). Without an index, the mask with the
+/// highest predicted IoU.
+public func maskInput(fromMasksArtifact path: String, index: Int? = nil, imageSize: ImageSize) throws -> Tensor {
     let masks = try MasksArtifact.read(from: path)
+    guard masks.originalSize == imageSize else {
+        throw StageError(path, "masks are of a \(masks.originalSize) image, but the embedding is of a \(imageSize) image " +
+                         "(sizes are height x width)")
+    }
     guard masks.maskCount > 0 else { throw StageError(path, "holds no masks to use as mask input") }
     let chosen = index ?? masks.iouPredictions.indices.max { masks.iouPredictions[$0] < masks.iouPredictions[$1] }!
     guard chosen >= 0 && chosen < masks.maskCount else {

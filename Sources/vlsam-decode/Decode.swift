@@ -91,8 +91,8 @@ struct Decode: ParsableCommand {
 
     func commandLineSet() throws -> PromptSet {
         var set = PromptSet(name: "")
-        if centerPoint {
-            let size = try EmbeddingArtifact.read(from: embedding).originalSize
+        let size = centerPoint || maskInput != nil ? try EmbeddingArtifact.read(from: embedding).originalSize : nil
+        if centerPoint, let size {
             set.points.append(.init(x: Float(size.width) / 2, y: Float(size.height) / 2))
             set.labels.append(1)
         }
@@ -101,8 +101,8 @@ struct Decode: ParsableCommand {
             set.labels.append(label)
         }
         set.box = try givenBox()
-        if let maskInput {
-            set.maskInput = try Pipeline.maskInput(fromMasksArtifact: maskInput, index: maskInputIndex)
+        if let maskInput, let size {
+            set.maskInput = try Pipeline.maskInput(fromMasksArtifact: maskInput, index: maskInputIndex, imageSize: size)
         }
         return set
     }

@@ -95,6 +95,9 @@ final class BadArtifactCLITests: XCTestCase {
                         containing: ["point 0 (1801.0, 5.0) is outside the 1200x1800 image (x in 0…1800, y in 0…1200)"])
         try assertFails("vlsam-decode", decode + ["--box", "10,10,20,1300"], naming: "command line", output: output,
                         containing: ["box (10.0, 10.0, 20.0, 1300.0) is not inside the 1200x1800 image"])
+        let smallMasks = badArtifactPath("masks.good.h5")
+        try assertFails("vlsam-decode", decode + ["--point", "5,5,1", "--mask-input", smallMasks], naming: smallMasks, output: output,
+                        containing: ["masks are of a 20x30 image, but the embedding is of a 1200x1800 image"])
 
         // Reversed boxes and negative coordinates are argument errors: refused before the model loads.
         for (arguments, problem) in [(["--box", "700,600,425,875"], "Error: --box 700,600,425,875: reversed"),
@@ -155,6 +158,38 @@ final class BadArtifactCLITests: XCTestCase {
         XCTAssertEqual(decoded.status, 0, decoded.stderr)
         try assertRefusesOverwriting("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", embedding, "--output", masks,
                                                       "--point", "5,5,1", "--mask-input", masks], input: masks, role: "mask input", output: masks)
+    }
+
+    func testListAndRandomWeightsRefuseAnOutputThatIsAnInput() throws {
+        let original = try shared("parity/smolvlm-tiny")
+        let dir = scratchDirectory()
+        // The model folder as symbolic links, so a failing test could not touch ../shared.
+        let model = dir + "/smolvlm-tiny"
+        try? FileManager.default.removeItem(atPath: model)
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        for file in try FileManager.default.contentsOfDirectory(atPath: original) {
+            try FileManager.default.createSymbolicLink(atPath: model + "/" + file, withDestinationPath: original + "/" + file)
+        }
+        let photo = dir + "/photo.jpg"
+        try? FileManager.default.removeItem(atPath: photo)
+        try FileManager.default.copyItem(atPath: try shared("data/samples/truck.jpg"), toPath: photo)
+        try assertRefusesOverwriting("vlsam-list", ["--model", model, "--output", photo, photo, "--objects", "truck"],
+                                     input: photo, role: "image", output: photo)
+        let weights = model + "/model.safetensors"
+        try assertRefusesOverwriting("vlsam-list", ["--model", model, "--output", weights, photo, "--objects", "truck"],
+                                     input: weights, role: "model file", output: weights)
+
+        // vlsam-random-weights copies the files beside the config into its output folder: not into their own folder.
+        let folder = dir + "/model", config = folder + "/config.json"
+        try? FileManager.default.removeItem(atPath: folder)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: model + "/config.json", toPath: config)
+        let before = try Data(contentsOf: URL(fileURLWithPath: config))
+        let result = try runStage("vlsam-random-weights", ["--config", config, "--output", folder])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertEqual(result.stderr, "vlsam-random-weights: \(folder): is the same as the folder of the config \(folder); refusing to overwrite an input\n")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: config)), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["config.json"])
     }
 
     /// A full disk (a 64 KiB tmpfs): the error line and exit 1, no crash at exit, nothing left.
