@@ -219,12 +219,11 @@ final class AttendPointsCLITests: XCTestCase {
         try writeAttention(try AttentionArtifact.read(from: attention), to: poisoned, poisonMap: true)
         try assertFails("vlsam-points", ["--attention", poisoned, "--output", out], naming: poisoned, output: out)
 
-        // Masks of another photo (the dog, 1365 × 2048) than the attention's (1200 × 1800).
+        // Masks of another photo (the dog, 534 × 800) than the attention's (1200 × 1800).
         let dog = try XCTUnwrap(sharedPath("data/samples/dog.jpg"))
-        let embedding = dir + "/dog.h5", prompts = dir + "/dog.prompts.h5", masks = dir + "/dog.masks.h5"
+        let embedding = dir + "/dog.h5", masks = dir + "/dog.masks.h5"
         try succeed("vlsam-encode", ["--checkpoint", b.efficientSAM, "--output", embedding, dog])
-        try succeed("vlsam-points", ["--attention", attention, "--output", prompts])
-        try succeed("vlsam-decode", ["--checkpoint", b.efficientSAM, "--embedding", embedding, "--prompts", prompts, "--output", masks])
+        try succeed("vlsam-decode", ["--checkpoint", b.efficientSAM, "--embedding", embedding, "--point", "5,5,1", "--output", masks])
         try assertFails("vlsam-points", ["--attention", attention, "--previous-masks", masks, "--output", out],
                         naming: masks, output: out)
 
