@@ -50,6 +50,10 @@ public struct AttendStage {
                              "(\(bundle.weightsSHA256.prefix(12))…)")
         }
         let tokens = objects.inputIDs.count + objects.generatedIDs.count
+        // The flow and attention matrices grow with the square of the sequence: refused before they are allocated.
+        if let context = bundle.config.text.contextLength, tokens > context {
+            throw StageError(path, "holds \(tokens) prompt and answer tokens, more than \(bundle.name)'s context of \(context)")
+        }
         for (k, object) in objects.objects.enumerated() {
             for span in object.spans where span.isEmpty || span.lowerBound < 1 || span.upperBound > tokens {
                 throw StageError(path, "object \(k) (\"\(object.name)\") has the span [\(span.lowerBound), " +

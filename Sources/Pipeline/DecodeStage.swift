@@ -42,6 +42,12 @@ public struct DecodeStage {
             throw StageError(path, "was made with \(recorded), not with \(loaded.model.name) \(loaded.checkpointPath) " +
                              "(sha256 \(loaded.checkpointSHA256.prefix(12))…); decode with the checkpoint that made it, or encode again")
         }
+        // The decoder upsamples to the model input before cropping: a size it would not have made is refused, not allocated.
+        let model = loaded.model, expected = model.inputSize(forOriginal: artifact.originalSize)
+        guard artifact.modelInputSize == model.imageSize, artifact.inputSize == expected else {
+            throw StageError(path, "records the \(artifact.originalSize) image as \(artifact.inputSize) in a \(artifact.modelInputSize)-pixel " +
+                             "model input, but \(model.name) makes \(expected) in \(model.imageSize) pixels")
+        }
         return artifact
     }
 

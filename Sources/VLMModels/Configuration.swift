@@ -24,9 +24,11 @@ public struct LlamaConfig: Sendable, Equatable {
     public var vocabSize: Int
     /// The output projection reuses the token embedding matrix.
     public var tiedEmbeddings: Bool
+    /// Longest sequence the model was made for (`max_position_embeddings`); nil when not given.
+    public var contextLength: Int?
 
     public init(hiddenSize: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, intermediateSize: Int,
-                rmsNormEps: Float, ropeTheta: Float, vocabSize: Int, tiedEmbeddings: Bool) {
+                rmsNormEps: Float, ropeTheta: Float, vocabSize: Int, tiedEmbeddings: Bool, contextLength: Int? = nil) {
         self.hiddenSize = hiddenSize
         self.layers = layers
         self.heads = heads
@@ -37,6 +39,7 @@ public struct LlamaConfig: Sendable, Equatable {
         self.ropeTheta = ropeTheta
         self.vocabSize = vocabSize
         self.tiedEmbeddings = tiedEmbeddings
+        self.contextLength = contextLength
     }
 }
 
@@ -114,7 +117,7 @@ public struct SmolVLMConfig: Sendable, Equatable {
             rmsNormEps: try float(t, "rms_norm_eps", "text_config", default: 1e-5),
             ropeTheta: try float(t, "rope_theta", "text_config", default: 10000),
             vocabSize: try int(root, "vocab_size", "config", default: try int(t, "vocab_size", "text_config")),
-            tiedEmbeddings: tied)
+            tiedEmbeddings: tied, contextLength: t["max_position_embeddings"] as? Int)
         scaleFactor = try int(root, "scale_factor", "config", default: 2)
         imageTokenID = try int(root, "image_token_id", "config")
         if let act = v["hidden_act"] as? String, act != "gelu_pytorch_tanh" {

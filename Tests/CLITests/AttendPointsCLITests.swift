@@ -192,6 +192,14 @@ final class AttendPointsCLITests: XCTestCase {
                         naming: dir + "/vocabulary.h5", output: out)
 
         // An object span outside the sequence.
+        // Longer than the model's context (8192 for smolvlm-tiny): refused before any T x T matrix is made.
+        var long = listing
+        long.generatedIDs += [Int](repeating: 0, count: 8192)
+        try long.write(to: dir + "/long.h5")
+        let refused = try assertFails("vlsam-attend", ["--model", b.vlm, "--objects", dir + "/long.h5", "--output", out],
+                                      naming: dir + "/long.h5", output: out)
+        XCTAssertTrue(refused.stderr.contains("prompt and answer tokens, more than smolvlm-tiny's context of 8192"), refused.stderr)
+
         var outside = listing
         let tokens = listing.inputIDs.count + listing.generatedIDs.count
         outside.objects[1].spans = [tokens + 2 ..< tokens + 4]

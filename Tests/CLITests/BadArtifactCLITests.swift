@@ -66,12 +66,12 @@ final class BadArtifactCLITests: XCTestCase {
     }
 
     /// An embedding of zeros recorded as made by `checkpoint` from a 1200 x 1800 photo.
-    func zeroEmbedding(madeBy checkpoint: String, at path: String) throws {
+    func zeroEmbedding(madeBy checkpoint: String, at path: String, modelInputSize: Int = 1024) throws {
         try EmbeddingArtifact(
             provenance: Provenance(producer: "BadArtifactCLITests", modelName: "efficientsam_vitt", checkpointPath: checkpoint,
                                    checkpointSHA256: try sha256Hex(ofFile: checkpoint)),
             family: "efficientsam", originalSize: ImageSize(height: 1200, width: 1800), inputSize: ImageSize(height: 1024, width: 1024),
-            modelInputSize: 1024, resize: "stretch_bilinear_torch", pixelMean: [0.485, 0.456, 0.406], pixelStd: [0.229, 0.224, 0.225],
+            modelInputSize: modelInputSize, resize: "stretch_bilinear_torch", pixelMean: [0.485, 0.456, 0.406], pixelStd: [0.229, 0.224, 0.225],
             pixelScale: "0..1", embedding: Tensor(zeros: [256, 64, 64])).write(to: path)
     }
 
@@ -95,6 +95,12 @@ final class BadArtifactCLITests: XCTestCase {
                         containing: ["point 0 (1801.0, 5.0) is outside the 1200x1800 image (x in 0…1800, y in 0…1200)"])
         try assertFails("vlsam-decode", decode + ["--box", "10,10,20,1300"], naming: "command line", output: output,
                         containing: ["box (10.0, 10.0, 20.0, 1300.0) is not inside the 1200x1800 image"])
+        // A model input the decoder would upsample to (100 000² floats) is not what this model makes.
+        let absurd = dir + "/absurd.embedding.h5"
+        try zeroEmbedding(madeBy: checkpoint, at: absurd, modelInputSize: 100_000)
+        try assertFails("vlsam-decode", ["--checkpoint", checkpoint, "--embedding", absurd, "--output", output, "--point", "5,5,1"],
+                        naming: absurd, output: output,
+                        containing: ["records the 1200x1800 image as 1024x1024 in a 100000-pixel model input, but efficientsam_vitt makes 1024x1024 in 1024 pixels"])
         let smallMasks = badArtifactPath("masks.good.h5")
         try assertFails("vlsam-decode", decode + ["--point", "5,5,1", "--mask-input", smallMasks], naming: smallMasks, output: output,
                         containing: ["masks are of a 20x30 image, but the embedding is of a 1200x1800 image"])
