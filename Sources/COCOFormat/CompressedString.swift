@@ -31,10 +31,14 @@ extension RunLengthMask {
     /// Throws `RunLengthError` for characters outside the alphabet, a string that ends inside a
     /// number, runs that are negative or too long, and runs that do not add up to height × width.
     public init(compressed string: String, height: Int, width: Int) throws {
+        self = try string.utf8.withContiguousStorageIfAvailable { try Self(compressed: $0, height: height, width: width) }
+            ?? Array(string.utf8).withUnsafeBufferPointer { try Self(compressed: $0, height: height, width: width) }
+    }
+
+    /// Parses a compressed string given as its bytes (e.g. straight from a JSON file).
+    public init(compressed bytes: UnsafeBufferPointer<UInt8>, height: Int, width: Int) throws {
         try Self.checkSize(height: height, width: width)
-        let counts = try string.utf8.withContiguousStorageIfAvailable { try Self.parseCounts($0) }
-            ?? Array(string.utf8).withUnsafeBufferPointer { try Self.parseCounts($0) }
-        try self.init(height: height, width: width, counts: counts)
+        try self.init(height: height, width: width, counts: Self.parseCounts(bytes))
     }
 
     /// The longest number a 32-bit count or difference of counts needs: 7 groups of 5 bits.

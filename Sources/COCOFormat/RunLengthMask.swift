@@ -28,7 +28,8 @@ public struct RunLengthMask: Sendable, Hashable {
         self.init(checkedHeight: height, width: width, counts: counts)
     }
 
-    private init(checkedHeight height: Int, width: Int, counts: [UInt32]) {
+    /// Wraps counts known to cover height × width pixels.
+    init(checkedHeight height: Int, width: Int, counts: [UInt32]) {
         self.height = height
         self.width = width
         self.counts = counts
@@ -126,8 +127,9 @@ public struct RunLengthMask: Sendable, Hashable {
         var minX = UInt32(width), minY = h, maxX: UInt32 = 0, maxY: UInt32 = 0
         var position: UInt32 = 0
         for pair in 0..<pairs {
-            // First pixel of the foreground run, then its last pixel.
+            // First pixel of the foreground run, then its last pixel; empty runs mark nothing.
             position &+= counts[2 * pair]
+            guard counts[2 * pair + 1] > 0 else { continue }
             let firstColumn = position / h, firstRow = position % h
             position &+= counts[2 * pair + 1]
             let last = position &- 1
@@ -141,8 +143,9 @@ public struct RunLengthMask: Sendable, Hashable {
             minY = min(minY, firstRow, lastRow)
             maxY = max(maxY, firstRow, lastRow)
         }
-        return COCOBox(x: Double(minX), y: Double(minY), width: Double(maxX) - Double(minX) + 1,
-                       height: Double(maxY) - Double(minY) + 1)
+        // Unsigned like pycocotools: with only empty foreground runs the sizes wrap around as there.
+        return COCOBox(x: Double(minX), y: Double(minY), width: Double(maxX &- minX &+ 1),
+                       height: Double(maxY &- minY &+ 1))
     }
 
     static func checkSize(height: Int, width: Int) throws {
@@ -173,7 +176,7 @@ public struct COCOBox: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "[\(x), \(y), \(width), \(height)]" }
 }
 
-/// What is wrong with run-length data handed to `RunLengthMask`.
+/// What is wrong with run-length or polygon data handed to `RunLengthMask`.
 public enum RunLengthError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A character outside pycocotools' alphabet ('0' … 'o', ASCII 48–111).
     case invalidCharacter(UInt8, offset: Int)
@@ -186,6 +189,12 @@ public enum RunLengthError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidSize(height: Int, width: Int)
     /// The runs cover `found` pixels instead of height × width.
     case wrongPixelCount(found: Int, height: Int, width: Int)
+    /// A polygon coordinate that is not finite or too large to rasterise.
+    case invalidPolygonCoordinate(Double)
+    /// A polygon segmentation with no polygon.
+    case noPolygons
+    /// A polygon list whose first polygon has 4 or fewer coordinates (pycocotools reads it as boxes).
+    case shortFirstPolygon(coordinates: Int)
 
     public var description: String {
         switch self {
@@ -202,6 +211,12 @@ public enum RunLengthError: Error, Equatable, Sendable, CustomStringConvertible 
             return "mask size \(height)x\(width) is invalid (negative, or more than 2^32 - 1 pixels)"
         case let .wrongPixelCount(found, height, width):
             return "COCO RLE runs cover \(found) pixels, but a \(height)x\(width) mask has \(height * width)"
+        case let .invalidPolygonCoordinate(value):
+            return "polygon coordinate \(value) is not finite or beyond ±\(RunLengthMask.largestPolygonCoordinate)"
+        case .noPolygons:
+            return "polygon segmentation has no polygon"
+        case let .shortFirstPolygon(coordinates):
+            return "the first polygon has \(coordinates) coordinates; pycocotools needs more than 4 (it takes such lists for boxes)"
         }
     }
 }
