@@ -30,6 +30,7 @@ let package = Package(
         .executable(name: "vlsam-points", targets: ["vlsam-points"]),
         .executable(name: "vlsam-run", targets: ["vlsam-run"]),
         .executable(name: "vlsam-random-weights", targets: ["vlsam-random-weights"]),
+        .executable(name: "vlsam-eval", targets: ["vlsam-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,6 +70,8 @@ let package = Package(
 
         // COCO's formats: run-length encoded masks (pycocotools' compressed strings), results JSON.
         .target(name: "COCOFormat", swiftSettings: optimise),
+        // COCO evaluation, the numbers pycocotools' COCOeval gives (Checkpoints for SHA-256, TensorMath for threads).
+        .target(name: "COCOEvaluation", dependencies: ["COCOFormat", "Checkpoints", "TensorMath"], swiftSettings: optimise),
         // The batch driver: the whole method over many photos, resumable, with reports.
         .target(name: "BatchDriver", dependencies: [
             "Pipeline", "VLSAMMethod", "Artifacts", "Imaging", "Geometry", "COCOFormat", "Checkpoints",
@@ -99,6 +102,9 @@ let package = Package(
         .executableTarget(name: "vlsam-random-weights", dependencies: [
             "VLMModels", "Checkpoints", "Artifacts", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "vlsam-eval", dependencies: [
+            "COCOEvaluation", "StageCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "vlsam-run", dependencies: [
             "BatchDriver", "Pipeline", "StageCommandLine", "VLSAMMethod", "Imaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -121,6 +127,7 @@ let package = Package(
         .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "Geometry", "VLMModels", "TensorMath", "Artifacts", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "COCOFormatTests", dependencies: ["COCOFormat", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "COCOEvaluationTests", dependencies: ["COCOEvaluation", "COCOFormat", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchDriverTests", dependencies: ["BatchDriver", "Artifacts", "Geometry", "Imaging", "COCOFormat",
                                                              "VLSAMMethod", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "Imaging", "TensorMath",
