@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "VLSAMMethodTests", dependencies: ["VLSAMMethod", "Geometry", "VLMModels", "TensorMath", "Artifacts", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "COCOFormatTests", dependencies: ["COCOFormat", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "COCOEvaluationTests", dependencies: ["COCOEvaluation", "COCOFormat", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "COCOEvaluationTests", dependencies: ["COCOEvaluation", "COCOFormat", "TensorMath", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchDriverTests", dependencies: ["BatchDriver", "Artifacts", "Geometry", "Imaging", "COCOFormat",
                                                              "VLSAMMethod", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "Imaging", "TensorMath",

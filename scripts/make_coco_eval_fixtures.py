@@ -23,7 +23,7 @@ Files in Tests/COCOEvaluationTests/Fixtures:
   precision/recall arrays), pycocotools' IoU and recall thresholds as hex floats, and counts.
 - ground_truth_rle.json: pycocotools' compressed RLE (COCO.annToRLE) of every annotation of
   coco-dev, by annotation id.
-- masks.json: pycocotools.mask on edge cases: polygons (degenerate, on and beyond the border,
+- masks.json (every float as a hex string, e.g. "0x1.8p+1"): pycocotools.mask on edge cases: polygons (degenerate, on and beyond the border,
   tiny, half-integer and negative coordinates, repeated vertices, several parts, random ones)
   with frPyObjects + merge, including the inputs it rejects; uncompressed RLE (frPyObjects, area,
   toBbox, with empty runs); unions of RLEs (merge); mask IoU and box IoU matrices with crowd
@@ -340,7 +340,7 @@ def polygon_cases(rng):
         cases.append((f"random_{index:02d}", h, w, [[round(float(v), digits) for v in polygon]]))
     records = []
     for name, h, w, polygons in cases:
-        record = {"name": name, "height": h, "width": w, "polygons": polygons}
+        record = {"name": name, "height": h, "width": w, "polygons": [[hexed(v) for v in p] for p in polygons]}
         try:
             rle = mask_utils.merge(mask_utils.frPyObjects(polygons, h, w))
             record["counts"] = text(rle)
@@ -411,9 +411,16 @@ def iou_cases(rng):
     box_iou = np.asarray(mask_utils.iou(dt_boxes, gt_boxes, box_crowd))
     return {
         "mask": {"height": h, "width": w, "detections": [{"size": r["size"], "counts": text(r)} for r in dt],
-                 "ground_truth": [text(r) for r in gt], "crowd": crowd, "iou": mask_iou.tolist()},
-        "box": {"detections": dt_boxes, "ground_truth": gt_boxes, "crowd": box_crowd, "iou": box_iou.tolist()},
+                 "ground_truth": [text(r) for r in gt], "crowd": crowd, "iou": hexed(mask_iou)},
+        "box": {"detections": hexed(dt_boxes), "ground_truth": hexed(gt_boxes), "crowd": box_crowd, "iou": hexed(box_iou)},
     }
+
+
+def hexed(values):
+    """Floats as hex strings (nested lists kept): exact whatever JSON reader the test uses."""
+    if isinstance(values, (list, tuple, np.ndarray)):
+        return [hexed(v) for v in values]
+    return float(values).hex()
 
 
 def write_json(path, document, indent=None):
