@@ -53,6 +53,14 @@ struct Accumulation: Sendable {
 }
 
 /// One category's part of `accumulate`, indexed [threshold][area][limit] (and [recall threshold]).
+///
+/// pycocotools builds, down the score ranking, recall tp/n and precision tp/(tp + fp + ε), makes
+/// precision non-increasing from the end (each value the best at any later rank) and reads it
+/// where recall first reaches each recall threshold. The same numbers come from the true
+/// positives alone: between two true positives tp stays and precision only falls, so the best
+/// precision from a rank on is the best among that rank's and the later true positives'; and
+/// recall reaches a threshold exactly at the true positive that brings tp to the least count
+/// whose recall (the same division) reaches it.
 private struct CategoryCurves {
     var precision: [Double]
     var recall: [Double]
@@ -62,16 +70,19 @@ private struct CategoryCurves {
         guard !cells.isEmpty else { return nil }
         let thresholds = Accumulation.thresholdCount, areas = Accumulation.areaCount
         let limits = EvaluationParameters.maxDetections, recalls = EvaluationParameters.recallThresholds
-        precision = [Double](repeating: -1, count: thresholds * areas * limits.count * recalls.count)
-        recall = [Double](repeating: -1, count: thresholds * areas * limits.count)
+        let settings = areas * thresholds
+        precision = [Double](repeating: -1, count: settings * limits.count * recalls.count)
+        recall = [Double](repeating: -1, count: settings * limits.count)
 
-        // Every kept detection in concatenation order (image, then rank) ...
-        var cellOf = [Int32](), rankOf = [Int32](), scores = [Double]()
-        for (cellIndex, cell) in cells.enumerated() {
+        // Every kept detection in concatenation order (image, then rank), with its outcomes
+        // [area][threshold] side by side ...
+        var ranks = [Int32](), scores = [Double](), outcomes = [CellEvaluation.Outcome]()
+        for cell in cells {
+            let count = cell.scores.count
             for (rank, score) in cell.scores.enumerated() {
-                cellOf.append(Int32(cellIndex))
-                rankOf.append(Int32(rank))
+                ranks.append(Int32(rank))
                 scores.append(score)
+                for setting in 0..<settings { outcomes.append(cell.outcomes[setting * count + rank]) }
             }
         }
         // ... sorted as numpy's stable mergesort of -score sorts them; the order for a smaller
@@ -79,43 +90,64 @@ private struct CategoryCurves {
         var sorted = Array(scores.indices)
         sorted.sort { a, b in scores[a] != scores[b] ? scores[a] > scores[b] : a < b }
         let counted = (0..<areas).map { a in cells.reduce(0) { $0 + $1.countedGroundTruth[a] } }
+        // For each area: the true positives needed to reach each recall threshold.
+        let needed = counted.map { truths in recalls.map { threshold in Self.truePositivesReaching(threshold, of: truths) } }
 
-        var recallAt = [Double](), precisionAt = [Double]()
+        var truePositives = [Int](repeating: 0, count: settings), falsePositives = truePositives
+        // Per setting, the precision at each true positive, in ranking order.
+        var precisionAtHits = [[Double]](repeating: [], count: settings)
         for (m, limit) in limits.enumerated() {
-            let kept = sorted.filter { rankOf[$0] < limit }
-            for a in 0..<areas where counted[a] > 0 {
-                let truthCount = Double(counted[a])
-                for t in 0..<thresholds {
-                    // Cumulative true and false positives down the ranking.
-                    recallAt.removeAll(keepingCapacity: true)
-                    precisionAt.removeAll(keepingCapacity: true)
-                    var truePositives = 0.0, falsePositives = 0.0
-                    for item in kept {
-                        let cell = cells[Int(cellOf[item])]
-                        switch cell.outcomes[(a * thresholds + t) * cell.scores.count + Int(rankOf[item])] {
-                        case .truePositive: truePositives += 1
-                        case .falsePositive: falsePositives += 1
-                        case .ignored: break
-                        }
-                        recallAt.append(truePositives / truthCount)
-                        precisionAt.append(truePositives / (falsePositives + truePositives + Double.ulpOfOne))
+            for setting in 0..<settings {
+                truePositives[setting] = 0
+                falsePositives[setting] = 0
+                precisionAtHits[setting].removeAll(keepingCapacity: true)
+            }
+            var kept = 0
+            for item in sorted where ranks[item] < limit {
+                kept += 1
+                for setting in 0..<settings {
+                    switch outcomes[item * settings + setting] {
+                    case .truePositive:
+                        truePositives[setting] += 1
+                        let tp = Double(truePositives[setting])
+                        precisionAtHits[setting].append(tp / (Double(falsePositives[setting]) + tp + Double.ulpOfOne))
+                    case .falsePositive:
+                        falsePositives[setting] += 1
+                    case .ignored:
+                        break
                     }
+                }
+            }
+            for a in 0..<areas where counted[a] > 0 {
+                for t in 0..<thresholds {
+                    let setting = a * thresholds + t
                     let slot = (t * areas + a) * limits.count + m
-                    recall[slot] = recallAt.last ?? 0
-                    // The precision envelope: each precision becomes the best at any later rank.
-                    var index = precisionAt.count - 1
-                    while index > 0 {
-                        if precisionAt[index] > precisionAt[index - 1] { precisionAt[index - 1] = precisionAt[index] }
+                    recall[slot] = kept > 0 ? Double(truePositives[setting]) / Double(counted[a]) : 0
+                    // Best precision from the n-th true positive on (n = 0: from the first rank).
+                    var hits = precisionAtHits[setting]
+                    var index = hits.count - 2
+                    while index >= 0 {
+                        if hits[index + 1] > hits[index] { hits[index] = hits[index + 1] }
                         index -= 1
                     }
-                    // np.searchsorted(recall, thresholds, side="left"); past the end the precision stays 0.
-                    var position = 0
-                    for (r, threshold) in recalls.enumerated() {
-                        while position < recallAt.count && recallAt[position] < threshold { position += 1 }
-                        precision[slot * recalls.count + r] = position < precisionAt.count ? precisionAt[position] : 0
+                    for r in recalls.indices {
+                        let hit = needed[a][r]
+                        precision[slot * recalls.count + r] = hit == nil || hit! > hits.count || kept == 0 ? 0
+                            : hits.isEmpty ? 0 : hits[max(hit!, 1) - 1]
                     }
                 }
             }
         }
+    }
+
+    /// The least true-positive count whose recall (count / truths, in double) reaches the
+    /// threshold; nil when even all the ground truth does not.
+    private static func truePositivesReaching(_ threshold: Double, of truths: Int) -> Int? {
+        guard truths > 0 else { return nil }
+        let total = Double(truths)
+        var count = max(0, min(truths, Int((threshold * total).rounded(.down))))
+        while count > 0 && Double(count - 1) / total >= threshold { count -= 1 }
+        while count <= truths && Double(count) / total < threshold { count += 1 }
+        return count <= truths ? count : nil
     }
 }

@@ -1,4 +1,5 @@
 import Checkpoints
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,6 +17,8 @@ struct JSONReader {
     private let count: Int
     private(set) var offset = 0
     private var depth = 0
+    /// Reused for strings with escapes.
+    private var scratch = [UInt8]()
 
     /// Objects and arrays nested deeper than this are refused rather than exhausting the stack.
     private static let maximumDepth = 256
@@ -139,7 +142,12 @@ struct JSONReader {
             offset += 1
             return try body(UnsafeBufferPointer(start: bytes + start, count: offset - 1 - start))
         }
-        var unescaped = Array(UnsafeBufferPointer(start: bytes + start, count: offset - start))
+        // Escapes (RLE strings have a backslash in their alphabet): resolve into the scratch buffer.
+        var unescaped = [UInt8]()
+        swap(&unescaped, &scratch)
+        defer { swap(&unescaped, &scratch) }
+        unescaped.removeAll(keepingCapacity: true)
+        unescaped.append(contentsOf: UnsafeBufferPointer(start: bytes + start, count: offset - start))
         try readEscapedRest(into: &unescaped)
         return try unescaped.withUnsafeBufferPointer(body)
     }
@@ -228,6 +236,12 @@ struct JSONReader {
 
     private mutating func readEscapedRest(into output: inout [UInt8]) throws {
         while true {
+            // Copy the plain stretch up to the next quote or backslash at once.
+            let stretch = offset
+            while offset < count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"), bytes[offset] >= 0x20 {
+                offset += 1
+            }
+            output.append(contentsOf: UnsafeBufferPointer(start: bytes + stretch, count: offset - stretch))
             guard offset < count else { throw error("unterminated string") }
             let byte = bytes[offset]
             offset += 1
@@ -349,6 +363,7 @@ struct JSONReadError: Error {
 struct JSONText {
     private let storage: [UInt8]
     let path: String
+    private let digest: BackgroundDigest
 
     /// Reads the whole file.
     init(contentsOf path: String) throws {
@@ -376,19 +391,18 @@ struct JSONText {
         guard failure == 0, storage.count == size + 1 else {
             throw EvaluationError(path, "cannot read (\(String(cString: strerror(failure == 0 ? EIO : failure))))")
         }
+        digest = BackgroundDigest(storage)
     }
 
     /// Text held in memory; `path` names it in errors.
     init(_ bytes: [UInt8], path: String) {
         storage = bytes + [0]
         self.path = path
+        digest = BackgroundDigest(storage)
     }
 
-    var sha256: String {
-        var hasher = SHA256Hasher()
-        storage.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
-        return hasher.hexDigest()
-    }
+    /// SHA-256 of the text (without the NUL); waits for the hashing started with the reading.
+    var sha256: String { digest.value }
 
     /// Runs `body` on a reader of the text; malformed JSON becomes an error naming the file.
     func read<Result>(_ body: (inout JSONReader) throws -> Result) throws -> Result {
@@ -400,5 +414,27 @@ struct JSONText {
                 throw EvaluationError(path, error.description)
             }
         }
+    }
+}
+
+/// SHA-256 of a buffer computed on another thread, so hashing overlaps the parsing.
+private final class BackgroundDigest: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var digest = ""
+
+    /// `storage` ends with the NUL that is not part of the text.
+    init(_ storage: [UInt8]) {
+        DispatchQueue.global().async { [self] in
+            var hasher = SHA256Hasher()
+            storage.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+            digest = hasher.hexDigest()
+            done.signal()
+        }
+    }
+
+    var value: String {
+        done.wait()
+        done.signal()
+        return digest
     }
 }

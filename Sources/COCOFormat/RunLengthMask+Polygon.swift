@@ -117,8 +117,11 @@ private struct ColumnCrossings {
     mutating func visit(_ u: Int, _ v: Int) {
         defer { previousU = u; previousV = v; started = true }
         guard started, u != previousU else { return }
+        // (g + 0.5) / 5 - 0.5 is a whole number exactly when g = 5k + 2: test that first (cheap).
+        let grid = u < previousU ? u : u - 1
+        guard grid >= 2, grid % 5 == 2 else { return }
         let scale = RunLengthMask.polygonScale
-        let x = (Double(u < previousU ? u : u - 1) + 0.5) / scale - 0.5
+        let x = (Double(grid) + 0.5) / scale - 0.5
         guard x.rounded(.down) == x, x >= 0, x <= lastColumn else { return }
         var y = (Double(v < previousV ? v : previousV) + 0.5) / scale - 0.5
         y = y < 0 ? 0 : (y > Double(height) ? Double(height) : y)
