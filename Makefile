@@ -14,7 +14,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libjpeg-dev hdf5-tools pk
 SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test bench weights fetch-smollm2 install-deps clean
+.PHONY: help build test bench eval weights fetch-smollm2 install-deps clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/' | expand -t 16
@@ -38,6 +38,16 @@ test: ## run the whole test suite in release mode (fetches the SmolLM2 GGUF firs
 bench: ## build and run .build/release/vlsam-bench (arguments: BENCH_ARGS="...")
 	$(SWIFT) build -c release --product vlsam-bench
 	.build/release/vlsam-bench $(BENCH_ARGS)
+
+# COCO evaluation of a results file; IOU_TYPE segm (masks) or bbox, METRICS a JSON file to write.
+GT ?=
+RESULTS ?=
+IOU_TYPE ?= segm
+METRICS ?=
+eval: ## COCO evaluation (vlsam-eval): GT=instances.json RESULTS=detections.json [IOU_TYPE=bbox] [METRICS=metrics.json]
+	@if [ -z "$(GT)" ] || [ -z "$(RESULTS)" ]; then echo "make eval: set GT=instances.json and RESULTS=results.json" >&2; exit 2; fi
+	$(SWIFT) build -c release --product vlsam-eval
+	.build/release/vlsam-eval --gt "$(GT)" --results "$(RESULTS)" --iou-type $(IOU_TYPE) $(if $(METRICS),--output "$(METRICS)")
 
 weights: ## download + verify checkpoints into weights/ (MODEL=sam_vit_b or MODEL=smolvlm_256m for one)
 	$(PYTHON) scripts/fetch-weights.py $(MODEL)

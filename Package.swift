@@ -103,7 +103,7 @@ let package = Package(
             "VLMModels", "Checkpoints", "Artifacts", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-eval", dependencies: [
-            "COCOEvaluation", "StageCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "COCOEvaluation", "StageCommandLine", "TensorMath", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vlsam-run", dependencies: [
             "BatchDriver", "Pipeline", "StageCommandLine", "VLSAMMethod", "Imaging",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import COCOEvaluation
 import StageCommandLine
+import TensorMath
 
 @main
 struct Eval: ParsableCommand {
@@ -30,10 +31,16 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print only the twelve summary lines, not the per-category table.")
     var summaryOnly = false
 
-    @OptionGroup var shared: SharedOptions
+    // Not SharedOptions: its --max-pixels is about decoding photos, which this never does.
+    @Option(help: "Threads evaluating images in parallel (default: all cores; the numbers do not depend on it).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() throws {
-        shared.apply()
+        if let threads { setComputeThreads(threads) }
         try runStage("vlsam-eval") {
             let metrics = try COCOEvaluator.evaluate(groundTruthPath: groundTruth, resultsPath: results, iouType: iouType)
             print("Evaluate annotation type *\(iouType.rawValue)*")
