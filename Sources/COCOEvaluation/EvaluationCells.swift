@@ -16,8 +16,9 @@ struct EvaluationCells {
     init(groundTruth truth: GroundTruth, results: DetectionResults) {
         images = truth.images.sorted { $0.id < $1.id }
         categoryIDs = truth.categories.map(\.id).sorted()
-        let imageIndex = Dictionary(uniqueKeysWithValues: images.enumerated().map { ($1.id, $0) })
-        let categoryIndex = Dictionary(uniqueKeysWithValues: categoryIDs.enumerated().map { ($1, $0) })
+        // GroundTruth's initialiser refuses duplicate ids; should its arrays be edited later, the first wins.
+        let imageIndex = Dictionary(images.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let categoryIndex = Dictionary(categoryIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let categories = categoryIDs.count
         func cell(_ imageID: Int, _ categoryID: Int) -> Int? {
             guard let image = imageIndex[imageID], let category = categoryIndex[categoryID] else { return nil }
