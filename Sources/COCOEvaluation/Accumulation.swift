@@ -131,9 +131,10 @@ private struct CategoryCurves {
                         index -= 1
                     }
                     for r in recalls.indices {
-                        let hit = needed[a][r]
-                        precision[slot * recalls.count + r] = hit == nil || hit! > hits.count || kept == 0 ? 0
-                            : hits.isEmpty ? 0 : hits[max(hit!, 1) - 1]
+                        // Recall never reaching the threshold, or no true positive at all: 0.
+                        var value = 0.0
+                        if let hit = needed[a][r], hit <= hits.count, !hits.isEmpty { value = hits[max(hit, 1) - 1] }
+                        precision[slot * recalls.count + r] = value
                     }
                 }
             }
