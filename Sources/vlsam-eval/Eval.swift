@@ -31,7 +31,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print only the twelve summary lines, not the per-category table.")
     var summaryOnly = false
 
-    // Not SharedOptions: its --max-pixels is about decoding photos, which this never does.
+    // Not SharedOptions: its limits are about photos and HDF5 artifacts, which this never reads.
     @Option(help: "Threads evaluating images in parallel (default: all cores; the numbers do not depend on it).")
     var threads: Int?
 
