@@ -14,7 +14,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libjpeg-dev hdf5-tools pk
 SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test bench eval weights fetch-smollm2 install-deps clean
+.PHONY: help build test bench bench-eval eval weights fetch-smollm2 install-deps clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/' | expand -t 16
@@ -35,9 +35,14 @@ test: ## run the whole test suite in release mode (fetches the SmolLM2 GGUF firs
 	$(PYTHON) scripts/test-report.py .build/test.log; report=$$?; \
 	[ $$status -eq 0 ] && [ $$report -eq 0 ]
 
-bench: ## build and run .build/release/vlsam-bench (arguments: BENCH_ARGS="...")
+bench: ## vlsam-bench (arguments: BENCH_ARGS="..."), then bench-eval
 	$(SWIFT) build -c release --product vlsam-bench
 	.build/release/vlsam-bench $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-eval
+
+bench-eval: ## time vlsam-eval against pycocotools and faster-coco-eval on a val2017-size set
+	$(SWIFT) build -c release --product vlsam-eval
+	$(PYTHON) scripts/bench-eval
 
 # COCO evaluation of a results file; IOU_TYPE segm (masks) or bbox, METRICS a JSON file to write.
 GT ?=
