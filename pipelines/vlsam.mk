@@ -162,7 +162,9 @@ run: ## the VL-SAM method on every photo of IMAGE_DIR into OUT, as vlsam-run doe
 	[ -f $(call quote,$(CHECKPOINT)) ] || fail "CHECKPOINT=$(CHECKPOINT) is missing (make weights fetches weights/efficient_sam_vitt.pt)"; \
 	command -v flock >/dev/null || fail "flock (util-linux) is missing"
 	@$(if $(RANDOM_WEIGHTS),echo "run: WARNING: random parity weights ($(RANDOM_WEIGHTS)): the maps and masks mean nothing; run make weights" >&2)
-	@mkdir -p $(STAMPS); \
+# Interrupted (Ctrl-C), this shell stops too, even when a sub-make it waits for exits normally.
+	@trap 'trap - INT; kill -INT $$$$' INT; mkdir -p $(STAMPS); \
+	$(MAKE) --no-print-directory -f $(TOP_MAKEFILE) leftovers || exit 1; \
 	finished=$(STAMPS)/.finished.partial-$$$$; $(if $(DRY_RUN),printf '%s\n' $(FOLDERS),:) > $$finished; \
 	$(MAKE) --no-print-directory -f $(TOP_MAKEFILE) -k run-photos PHOTOS_DONE=$$finished; photos=$$?; \
 	merged=$$(for folder in $(FOLDERS); do grep -qxF "$$folder" $$finished && printf '%s ' "$$folder"; done); \
@@ -180,12 +182,14 @@ run: ## the VL-SAM method on every photo of IMAGE_DIR into OUT, as vlsam-run doe
 
 segment: run ## the same as run (its old name)
 
-# The photo rules (run calls this with -k): each photo's last masks, then its folder in PHOTOS_DONE.
-# Beside them, the temporary files of killed runs are removed (a live writer's never are).
-PHOTOS_DONE ?= /dev/null
-run-photos: $(PHOTO_DONE) leftovers
+# First (run calls it before the photo rules, so that no photo's folder is locked by them): the
+# programs built, and the temporary files of killed runs removed (a live writer's never are).
 leftovers: | $(BIN)/vlsam-run
 	@$(BIN)/vlsam-run --out $(OUT) --remove-leftovers
+
+# The photo rules (run calls this with -k): each photo's last masks, then its folder in PHOTOS_DONE.
+PHOTOS_DONE ?= /dev/null
+run-photos: $(PHOTO_DONE) $(BIN)/vlsam-run
 $(PHOTO_DONE): photo-done/%: $(foreach file,$(PHOTO_FILES),$(OUT)/photos/%/$(file))
 	@echo '$*' >> $(PHOTOS_DONE)
 
