@@ -28,7 +28,8 @@
 # Locking: every stage runs under flock(1) on OUT/photos/<folder>/.lock, the lock vlsam-run holds while it
 # works on a photo, so make and the driver on one OUT never work on one photo at the same time.
 # Failures: the photo rules run with -k, so a bad photo does not stop the others; the merge covers the
-# photos that completed, and `run` fails at the end naming the photos that did not.
+# photos that completed (report.html lists the others as failed), and `run` fails at the end naming the
+# photos that did not.
 
 SHELL := /bin/bash
 SWIFT ?= swift

@@ -115,7 +115,7 @@ struct Run: ParsableCommand {
             }
             let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration, models: loaded)
             let batch = BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, batchOutputs: shard == nil, categories: categories?.map,
-                                     imageIDs: categories?.imageIDs ?? [:])
+                                 imageIDs: categories?.imageIDs ?? [:])
             if dryRun {
                 print(planText(batch.plan()), terminator: "")
                 return
