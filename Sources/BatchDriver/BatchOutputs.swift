@@ -2,22 +2,24 @@ import Checkpoints
 import Artifacts
 import COCOFormat
 import Foundation
+import Imaging
 import Pipeline
 
 extension BatchRun {
     /// `detections.json` (COCO results, from every finished photo's detections artifact),
-    /// `images.json` (the COCO image list it refers to) and `report.html`.
+    /// `images.json` (the COCO image list it refers to) and `report.html`. `reports` are the
+    /// photos', in their order.
     func writeBatchOutputs(_ reports: [PhotoPipeline.PhotoReport], seconds: Double) throws {
         let layout = pipeline.layout
         var results: [COCODetection] = [], images: [COCOImage] = [], pages: [ReportPage.Photo] = []
-        for (index, report) in reports.enumerated() {
-            let name = (report.photo as NSString).lastPathComponent
+        for (index, (photo, report)) in zip(photos, reports).enumerated() {
+            let name = photo.name
             let imageID = imageIDs[name] ?? index + 1
             guard report.error == nil else {
                 pages.append(.failed(name, error: report.error!))
                 continue
             }
-            let artifact = try DetectionsArtifact.read(from: layout.detections(report.stem))
+            let artifact = try DetectionsArtifact.read(from: layout.detections(report.folder))
             let size = artifact.originalSize
             images.append(COCOImage(id: imageID, fileName: name, height: size.height, width: size.width))
             for detection in artifact.detections {
@@ -25,16 +27,16 @@ extension BatchRun {
                 results.append(COCODetection(imageID: imageID, category: categories?.categoryID(for: detection.name) ?? .name(detection.name),
                                              mask: mask, score: detection.score))
             }
-            let panels = layout.panels(report.stem)
+            let panels = layout.panels(report.folder)
             pages.append(try ReportPage.photo(
-                name: name, pageFolder: layout.root, overlay: layout.overlay(report.stem), thumbnail: layout.thumbnail(report.stem),
+                name: name, pageFolder: layout.root, overlay: layout.overlay(report.folder), thumbnail: layout.thumbnail(report.folder),
                 detections: artifact.detections.enumerated().map { i, d in
                     ReportPage.DetectionRow(name: d.name, score: d.score, box: d.box, iteration: d.iteration,
                                             panelPath: (panels as NSString).appendingPathComponent(PhotoPipeline.panelName(i, d.name)))
                 }))
         }
-        try COCOResults.write(results, to: layout.detectionsJSON)
-        try COCOResults.writeImages(images, to: layout.imagesJSON)
+        try Data(COCOResults.json(results).utf8).withUnsafeBytes { try writeFileAtomically($0, toPath: layout.detectionsJSON) }
+        try Data(COCOResults.imagesJSON(images).utf8).withUnsafeBytes { try writeFileAtomically($0, toPath: layout.imagesJSON) }
         try ReportPage.write(photos: pages, elapsedSeconds: seconds, to: layout.report)
     }
 }

@@ -14,26 +14,18 @@ public final class BatchRun: @unchecked Sendable {
     }
 
     let pipeline: PhotoPipeline
-    let photos: [String]
+    let photos: [BatchPhoto]
     let jobs: Int
     let categories: COCOCategoryMap?
-    /// COCO image ids by file name (from `--categories`' images), else 1, 2, … in photo order.
+    /// COCO image ids by photo name (from `--categories`' images), else 1, 2, … in photo order.
     let imageIDs: [String: Int]
-
-    /// Photos are deduplicated by stem: two files of one name would share a folder.
     /// No progress lines (benchmarks).
     let quiet: Bool
     /// Whether to write detections.json, images.json and report.html (not for one shard of many).
     let batchOutputs: Bool
 
-    public init(pipeline: PhotoPipeline, photos: [String], jobs: Int, batchOutputs: Bool = true,
-                categories: COCOCategoryMap? = nil, imageIDs: [String: Int] = [:], quiet: Bool = false) throws {
-        var seen: [String: String] = [:]
-        for photo in photos {
-            let stem = Self.stem(photo)
-            if let other = seen[stem] { throw StageError(photo, "has the same name as \(other); their results would share a folder") }
-            seen[stem] = photo
-        }
+    public init(pipeline: PhotoPipeline, photos: [BatchPhoto], jobs: Int, batchOutputs: Bool = true,
+                categories: COCOCategoryMap? = nil, imageIDs: [String: Int] = [:], quiet: Bool = false) {
         self.pipeline = pipeline
         self.photos = photos
         self.jobs = max(1, jobs)
@@ -43,22 +35,23 @@ public final class BatchRun: @unchecked Sendable {
         self.batchOutputs = batchOutputs
     }
 
-    static func stem(_ photo: String) -> String { ((photo as NSString).lastPathComponent as NSString).deletingPathExtension }
-
     /// What would run for every photo, and why, without running anything.
     public func plan() -> [PhotoPipeline.PhotoReport] {
-        photos.map { pipeline.process(photo: $0, stem: Self.stem($0), dryRun: true) }
+        photos.map { pipeline.process(photo: $0.path, folder: $0.folder, dryRun: true) }
     }
 
-    /// Runs the batch. Photos another process holds are put back and taken again at the end.
+    /// Runs the batch, after removing what killed runs left in OUT (`LeftoverFiles`). Photos
+    /// another process holds are put back and taken again at the end; a photo's leftovers are
+    /// removed again once its lock is held.
     public func run() throws -> Summary {
         let started = Date()
         let layout = pipeline.layout
+        LeftoverFiles.removeAll(in: layout)
         let log = try RunLog(path: layout.runLog)
         let progress = ProgressDisplay(total: photos.count)
         let lock = NSLock()
         var queue = photos.map { (photo: $0, deferred: false) }, reports: [PhotoPipeline.PhotoReport] = []
-        func next() -> (photo: String, deferred: Bool)? {
+        func next() -> (photo: BatchPhoto, deferred: Bool)? {
             lock.lock()
             defer { lock.unlock() }
             return queue.isEmpty ? nil : queue.removeFirst()
@@ -66,28 +59,27 @@ public final class BatchRun: @unchecked Sendable {
         let threads = min(jobs, photos.count)
         DispatchQueue.concurrentPerform(iterations: max(threads, 1)) { _ in
             while let item = next() {
-                let stem = Self.stem(item.photo)
-                let start = Date()
+                let photo = item.photo, start = Date()
                 var report: PhotoPipeline.PhotoReport
                 do {
-                    try FileManager.default.createDirectory(atPath: layout.photoFolder(stem), withIntermediateDirectories: true)
-                    guard let held = try PhotoLock(path: layout.lock(stem), wait: item.deferred) else {
+                    try FileManager.default.createDirectory(atPath: layout.photoFolder(photo.folder), withIntermediateDirectories: true)
+                    guard let held = try PhotoLock(path: layout.lock(photo.folder), wait: item.deferred) else {
                         lock.lock()
-                        queue.append((item.photo, true))
+                        queue.append((photo, true))
                         lock.unlock()
                         continue
                     }
-                    removeLeftoverTemporaryFiles(in: layout.photoFolder(stem))
-                    report = pipeline.process(photo: item.photo, stem: stem, dryRun: false) { step in
-                        log.write(["photo": item.photo, "stage": step.stage, "output": step.output, "status": step.status.rawValue,
+                    LeftoverFiles.remove(in: layout.photoFolder(photo.folder))
+                    report = pipeline.process(photo: photo.path, folder: photo.folder, dryRun: false) { step in
+                        log.write(["photo": photo.path, "stage": step.stage, "output": step.output, "status": step.status.rawValue,
                                    "seconds": (step.seconds * 1000).rounded() / 1000, "reason": step.reason])
                     }
                     withExtendedLifetime(held) {}
                 } catch {
-                    report = PhotoPipeline.PhotoReport(photo: item.photo, stem: stem)
+                    report = PhotoPipeline.PhotoReport(photo: photo.path, folder: photo.folder)
                     report.error = String(describing: error)
                 }
-                log.write(["photo": item.photo, "stage": "photo", "status": report.error == nil ? "done" : "failed",
+                log.write(["photo": photo.path, "stage": "photo", "status": report.error == nil ? "done" : "failed",
                            "seconds": (Date().timeIntervalSince(start) * 1000).rounded() / 1000,
                            "detections": report.detections, "error": report.error ?? "", "note": report.note ?? ""])
                 if !quiet { progress.photoFinished(report, seconds: Date().timeIntervalSince(start)) }
@@ -97,7 +89,7 @@ public final class BatchRun: @unchecked Sendable {
             }
         }
         progress.done()
-        let order = Dictionary(uniqueKeysWithValues: photos.enumerated().map { ($1, $0) })
+        let order = Dictionary(uniqueKeysWithValues: photos.enumerated().map { ($1.path, $0) })
         reports.sort { order[$0.photo]! < order[$1.photo]! }
         var summary = Summary(photos: photos.count, reports: reports)
         for report in reports {

@@ -13,7 +13,7 @@ extension PhotoPipeline {
     /// its last mask), pooled over the questions and scales — a crop's masks pasted into the photo
     /// at the crop's place, their boxes and points moved with them — merged (§10), drawn, and
     /// written as the `vlsam.detections` artifact — last, since it marks the photo done.
-    func writeDetections(photo: String, stem: String, chains: [Chain], inputs: [(name: String, path: String)]) throws {
+    func writeDetections(photo: String, folder: String, chains: [Chain], inputs: [(name: String, path: String)]) throws {
         let picture = try decodeImage(atPath: photo)
         let size = ImageSize(height: picture.height, width: picture.width)
         var candidates: [Detection] = []
@@ -66,7 +66,7 @@ extension PhotoPipeline {
             let map = promptMap(attention[origin.attention]!, object: origin.object).values
             return origin.crop.map { Multiscale.paste(map, from: $0, height: size.height, width: size.width, zero: 0) } ?? map
         }
-        try drawPictures(kept, maps: maps, photo: picture, stem: stem)
+        try drawPictures(kept, maps: maps, photo: picture, folder: folder)
 
         let artifact = DetectionsArtifact(
             provenance: Provenance(producer: "vlsam-run", sourceImage: photo, sourceImageSHA256: try sha256Hex(ofFile: photo),
@@ -79,7 +79,7 @@ extension PhotoPipeline {
                                              points: d.points, labels: d.labels)
             },
             inputs: try Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, try sha256Hex(ofFile: $0.path)) }))
-        try artifact.write(to: layout.detections(stem))
+        try artifact.write(to: layout.detections(folder))
     }
 
     /// The mask an object kept in one iteration's masks: the highest predicted IoU among its set's
@@ -91,9 +91,9 @@ extension PhotoPipeline {
 
     /// The overlay of every detection and one panel per detection (with its photo-sized attention
     /// map), before the artifact that marks the photo done.
-    func drawPictures(_ detections: [Detection], maps: [[Float]], photo: RGBImage, stem: String) throws {
-        try writePNG(detectionOverlay(photo, detections.map(\.picture)), to: layout.overlay(stem))
-        let panels = layout.panels(stem)
+    func drawPictures(_ detections: [Detection], maps: [[Float]], photo: RGBImage, folder: String) throws {
+        try writePNG(detectionOverlay(photo, detections.map(\.picture)), to: layout.overlay(folder))
+        let panels = layout.panels(folder)
         try? FileManager.default.removeItem(atPath: panels)
         try FileManager.default.createDirectory(atPath: panels, withIntermediateDirectories: true)
         for (i, (detection, map)) in zip(detections, maps).enumerated() {

@@ -118,7 +118,7 @@ struct CropRecord: Codable {
                               parameters: try parameters(rectangle), cropSHA256: try sha256Hex(ofFile: png))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try (encoder.encode(made) + Data("\n".utf8)).write(to: URL(fileURLWithPath: record), options: .atomic)
+        try (encoder.encode(made) + Data("\n".utf8)).withUnsafeBytes { try writeFileAtomically($0, toPath: record) }
     }
 
     /// Reuse the PNG only when its record says it was cut with these parameters from the photo

@@ -24,15 +24,3 @@ final class PhotoLock {
         close(descriptor)
     }
 }
-
-/// Removes what killed writers left in a photo's folder: the HDF5 writer's `.<name>.partial-<pid>`
-/// and the PNG writer's `.<name>.tmp-XXXXXX`. Call it only while holding the photo's lock: then no
-/// live writer of this photo exists (make's rules take the same lock).
-func removeLeftoverTemporaryFiles(in folder: String) {
-    guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return }
-    for case let relative as String in enumerator {
-        let name = (relative as NSString).lastPathComponent
-        guard name.hasPrefix("."), name.contains(".partial-") || name.contains(".tmp-") else { continue }
-        try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(relative))
-    }
-}

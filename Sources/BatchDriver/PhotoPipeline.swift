@@ -78,7 +78,7 @@ public final class PhotoPipeline: @unchecked Sendable {
     /// What happened to one photo.
     public struct PhotoReport: Sendable {
         public var photo: String
-        public var stem: String
+        public var folder: String
         public var steps: [StepReport] = []
         public var detections = 0
         public var error: String?
@@ -91,8 +91,8 @@ public final class PhotoPipeline: @unchecked Sendable {
 
     /// Runs (or with `dryRun`, only plans) every step of `photo`; never throws, a failure is in
     /// the report. `onStep` sees each step as it finishes.
-    public func process(photo: String, stem: String, dryRun: Bool, onStep: ((StepReport) -> Void)? = nil) -> PhotoReport {
-        var report = PhotoReport(photo: photo, stem: stem)
+    public func process(photo: String, folder: String, dryRun: Bool, onStep: ((StepReport) -> Void)? = nil) -> PhotoReport {
+        var report = PhotoReport(photo: photo, folder: folder)
         // Outputs that this run makes (or, dry, would make) anew: their dependants run too.
         var changed = Set<String>()
         // Whether a crop's listing named nothing, once its step has run or been reused.
@@ -128,10 +128,10 @@ public final class PhotoPipeline: @unchecked Sendable {
             current = nil
         }
         do {
-            try FileManager.default.createDirectory(atPath: layout.photoFolder(stem), withIntermediateDirectories: true)
-            for step in try steps(photo: photo, stem: stem) { try perform(step) }
-            try perform(try detectionsStep(photo: photo, stem: stem, listedNothing: namedNothing))
-            if !dryRun { report.detections = try DetectionsArtifact.read(from: layout.detections(stem)).detections.count }
+            try FileManager.default.createDirectory(atPath: layout.photoFolder(folder), withIntermediateDirectories: true)
+            for step in try steps(photo: photo, folder: folder) { try perform(step) }
+            try perform(try detectionsStep(photo: photo, folder: folder, listedNothing: namedNothing))
+            if !dryRun { report.detections = try DetectionsArtifact.read(from: layout.detections(folder)).detections.count }
         } catch {
             let message = String(describing: error).split(separator: "\n").joined(separator: " ")
             report.error = message
@@ -166,7 +166,7 @@ public final class PhotoPipeline: @unchecked Sendable {
     /// Every step of one photo that needs the models, in order (none without models); the
     /// detections step follows them. With `multiscale`, after the photo's steps come each
     /// quadrant's: the crop, its listings, its encoding, then the rest of each question's chain.
-    func steps(photo: String, stem: String) throws -> [Step] {
+    func steps(photo: String, folder: String) throws -> [Step] {
         guard let models else { return [] }
         let c = configuration
         let (list, attend, encode, decode) = (models.list, models.attend, models.encode, models.decode)
@@ -176,12 +176,12 @@ public final class PhotoPipeline: @unchecked Sendable {
         var steps: [Step] = []
         for s in c.scales {
             // The picture this scale segments: the photo, or its crop as a photo of its own.
-            let image = s == 0 ? photo : layout.crop(stem, scale: s)
-            let embedding = layout.embedding(stem, scale: s)
-            let listings = s == 0 ? [] : c.prompts.indices.map { layout.objects(stem, question: $0, scale: s) }
+            let image = s == 0 ? photo : layout.crop(folder, scale: s)
+            let embedding = layout.embedding(folder, scale: s)
+            let listings = s == 0 ? [] : c.prompts.indices.map { layout.objects(folder, question: $0, scale: s) }
             if let pixels, s > 0 {
                 let rectangle = Multiscale.crop(scale: s, height: pixels.height, width: pixels.width)
-                let record = layout.cropRecord(stem, scale: s)
+                let record = layout.cropRecord(folder, scale: s)
                 steps.append(Step(stage: "crop", output: image, kind: .crop(record: record),
                                   parameters: try CropRecord.parameters(rectangle), modelSHA256: "", inputs: [("photo", photo)]) {
                     try CropRecord.make(photo: pixels, photoPath: photo, rectangle: rectangle, png: image, record: record)
@@ -196,7 +196,7 @@ public final class PhotoPipeline: @unchecked Sendable {
             for (q, prompt) in c.prompts.enumerated() {
                 var listOptions = c.list
                 listOptions.prompt = prompt
-                let objects = layout.objects(stem, question: q, scale: s), attention = layout.attention(stem, question: q, scale: s)
+                let objects = layout.objects(folder, question: q, scale: s), attention = layout.attention(folder, question: q, scale: s)
                 let crop = s > 0
                 listSteps.append(Step(stage: "list", output: objects, kind: .artifact(.objects),
                                       parameters: try list.recordedParameters(listOptions), modelSHA256: vlmSHA256,
@@ -214,9 +214,9 @@ public final class PhotoPipeline: @unchecked Sendable {
                     try attend.run(objects: objects, output: attention, options: c.attend)
                 }, listings: served)]
                 for k in 0...c.refinementIterations {
-                    let promptsPath = layout.prompts(stem, question: q, iteration: k, scale: s)
-                    let masksPath = layout.masks(stem, question: q, iteration: k, scale: s)
-                    let previous = k > 0 ? layout.masks(stem, question: q, iteration: k - 1, scale: s) : nil
+                    let promptsPath = layout.prompts(folder, question: q, iteration: k, scale: s)
+                    let masksPath = layout.masks(folder, question: q, iteration: k, scale: s)
+                    let previous = k > 0 ? layout.masks(folder, question: q, iteration: k - 1, scale: s) : nil
                     chain.append(Step(stage: k == 0 ? "points" : "refine points", output: promptsPath, kind: .artifact(.prompts),
                                       parameters: try PointsStage.recordedParameters(c.points, refining: k > 0), modelSHA256: "",
                                       inputs: [("attention", attention)] + (previous.map { [("previous masks", $0)] } ?? []),
@@ -254,26 +254,26 @@ public final class PhotoPipeline: @unchecked Sendable {
 
     /// The last step: every question's masks of every iteration and scale → merged detections. A
     /// crop whose listing named nothing contributes its listing instead (so a change to it is seen).
-    func detectionsStep(photo: String, stem: String, listedNothing: (String) -> Bool) throws -> Step {
+    func detectionsStep(photo: String, folder: String, listedNothing: (String) -> Bool) throws -> Step {
         let c = configuration
         var chains: [Chain] = [], inputs: [(name: String, path: String)] = []
         for s in c.scales {
             for q in c.prompts.indices {
-                let objects = layout.objects(stem, question: q, scale: s)
+                let objects = layout.objects(folder, question: q, scale: s)
                 if s > 0 && listedNothing(objects) {
                     inputs.append(((objects as NSString).lastPathComponent, objects))
                     continue
                 }
-                let chain = Chain(question: q, scale: s, attention: layout.attention(stem, question: q, scale: s),
-                                  masks: (0...c.refinementIterations).map { layout.masks(stem, question: q, iteration: $0, scale: s) },
-                                  prompts: (0...c.refinementIterations).map { layout.prompts(stem, question: q, iteration: $0, scale: s) })
+                let chain = Chain(question: q, scale: s, attention: layout.attention(folder, question: q, scale: s),
+                                  masks: (0...c.refinementIterations).map { layout.masks(folder, question: q, iteration: $0, scale: s) },
+                                  prompts: (0...c.refinementIterations).map { layout.prompts(folder, question: q, iteration: $0, scale: s) })
                 chains.append(chain)
                 inputs += chain.masks.map { (($0 as NSString).lastPathComponent, $0) }
             }
         }
-        return Step(stage: "detections", output: layout.detections(stem), kind: .artifact(.detections),
+        return Step(stage: "detections", output: layout.detections(folder), kind: .artifact(.detections),
                     parameters: try Provenance.json(MergeParameters(c)), modelSHA256: "", inputs: inputs) { [self] in
-            try writeDetections(photo: photo, stem: stem, chains: chains, inputs: inputs)
+            try writeDetections(photo: photo, folder: folder, chains: chains, inputs: inputs)
         }
     }
 }

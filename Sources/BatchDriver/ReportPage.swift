@@ -163,14 +163,10 @@ public enum ReportPage {
         return page
     }
 
-    /// Writes the page to `path` atomically (Foundation's `.atomic`: a temporary file beside it,
-    /// then a rename), so a reader never sees half a page.
+    /// Writes the page to `path` atomically, so a reader never sees half a page.
     public static func write(photos: [Photo], elapsedSeconds: Double, title: String = "vlsam report", to path: String) throws {
-        do {
-            try Data(html(photos: photos, elapsedSeconds: elapsedSeconds, title: title).utf8)
-                .write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw StageError(path, "cannot write the report: \(error.localizedDescription)")
+        try Data(html(photos: photos, elapsedSeconds: elapsedSeconds, title: title).utf8).withUnsafeBytes {
+            try writeFileAtomically($0, toPath: path)
         }
     }
 

@@ -49,12 +49,13 @@ func readFileBytes(atPath path: String) throws -> [UInt8] {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so readers
-/// never see a partly written file.
-func writeFileAtomically(_ bytes: UnsafeRawBufferPointer, toPath path: String) throws {
+/// never see a partly written file. The temporary file, `.<name>.partial-<pid>.<random>`, names
+/// its writer, so that one a killed writer left can be told from a live writer's.
+public func writeFileAtomically(_ bytes: UnsafeRawBufferPointer, toPath path: String) throws {
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { String(path[...$0]) } ?? ""
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    var template = Array("\(directory).\(name).tmp-XXXXXX".utf8CString)
+    var template = Array("\(directory).\(name).partial-\(getpid()).XXXXXX".utf8CString)
     let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard descriptor >= 0 else {
         throw ImageError(path: path, kind: .writeFailed,

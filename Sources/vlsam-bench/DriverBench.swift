@@ -22,7 +22,7 @@ func runDriverBench(bundle: SmolVLMBundle, checkpoint: String, image: String, wo
     for jobs in [1, 2] {
         let out = "\(workDirectory)/out-\(jobs)"
         let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration, models: models)
-        let batch = try BatchRun(pipeline: pipeline, photos: try photoFiles(in: photos), jobs: jobs, quiet: true)
+        let batch = BatchRun(pipeline: pipeline, photos: try BatchPhoto.batch(photoFiles(in: photos)), jobs: jobs, quiet: true)
         let start = Date()
         let summary = try batch.run()
         let seconds = Date().timeIntervalSince(start)

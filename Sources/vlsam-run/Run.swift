@@ -50,6 +50,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Run only the last step of each photo (merge its masks into detections and pictures) and the batch outputs, from the artifacts already in OUT; loads no model (make run's last rule).")
     var merge = false
 
+    @Flag(help: "Only remove the temporary files that killed runs left in OUT (those whose process is gone), and exit. Every run does this first; make run calls it on its own.")
+    var removeLeftovers = false
+
     @Option(help: ArgumentHelp("Process only shard I of N: every photo whose position in the sorted list is I-1 modulo N. Shards write no batch files; `--merge` over all photos writes them afterwards.", valueName: "I/N"))
     var shard: String?
 
@@ -69,6 +72,10 @@ struct Run: ParsableCommand {
     }
 
     func validate() throws {
+        if removeLeftovers {
+            guard images == nil, list == nil, !merge, !dryRun, shard == nil else { throw ValidationError("--remove-leftovers takes only --out") }
+            return
+        }
         guard (images == nil) != (list == nil) else { throw ValidationError("give exactly one of --images DIR and --list FILE") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         if shard != nil { _ = try shardNumbers() }
@@ -79,6 +86,11 @@ struct Run: ParsableCommand {
         shared.apply()
         var failed = false
         try runStage("vlsam-run") {
+            if removeLeftovers {
+                let removed = LeftoverFiles.removeAll(in: OutputLayout(root: out))
+                report("vlsam-run: \(out): removed \(removed.count) temporary files of runs that are gone")
+                return
+            }
             var configuration = try config.map { try RunConfiguration.load(yamlFile: $0) } ?? RunConfiguration()
             let categories = try method.apply(to: &configuration)
             if let maxPixels = shared.maxPixels { configuration.maxPixels = maxPixels }
@@ -87,10 +99,11 @@ struct Run: ParsableCommand {
                 print(try configuration.yaml(), terminator: "")
                 return
             }
-            var photos = try images.map { try photoFiles(in: $0) } ?? readListFile(list!)
+            // Named over the whole batch, so that every shard gives a photo the same folder.
+            var photos = try BatchPhoto.batch(try images.map { try photoFiles(in: $0) } ?? readListFile(list!))
             if shard != nil {
                 let (index, count) = try shardNumbers()
-                photos = photos.sorted().enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
+                photos = photos.sorted { $0.path < $1.path }.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
             }
             guard !photos.isEmpty else { throw StageError(images ?? list!, "holds no photos (.jpg, .jpeg, .png)") }
             let start = Date()
@@ -104,8 +117,8 @@ struct Run: ParsableCommand {
                 report(String(format: "vlsam-run: models loaded in %.1f s", Date().timeIntervalSince(start)))
             }
             let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration, models: loaded)
-            let batch = try BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, batchOutputs: shard == nil, categories: categories?.map,
-                                     imageIDs: categories?.imageIDs ?? [:])
+            let batch = BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, batchOutputs: shard == nil, categories: categories?.map,
+                                 imageIDs: categories?.imageIDs ?? [:])
             if dryRun {
                 print(planText(batch.plan()), terminator: "")
                 return

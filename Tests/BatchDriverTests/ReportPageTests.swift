@@ -95,7 +95,7 @@ final class ReportPageTests: XCTestCase {
         XCTAssertTrue(html.contains("3 photos: 2 done, 1 failed; 4 detections; 12.3 s."), html)
         XCTAssertTrue(html.contains("broken.jpg: not a JPEG or PNG file"))
         XCTAssertFalse(html.lowercased().contains("<script"), "the page has no script")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "the temporary page must be renamed away")
     }
 

@@ -1,6 +1,7 @@
 import Artifacts
 import Checkpoints
 import Foundation
+import Imaging
 import TestSupport
 import XCTest
 
@@ -78,6 +79,47 @@ final class MakeRunTests: XCTestCase {
                                                     "--objects", Self.objects, "--no-split", "--iterations", "1",
                                                     "--threshold", "0.3", "--dry-run"])
         XCTAssertTrue(plan.contains("truck.jpg: up to date") && plan.contains("dog.jpg: up to date"), plan)
+    }
+
+    /// IMAGE_DIR holds truck.jpg, Truck.png (the dog) and an undecodable broken.jpg: make finishes
+    /// the two photos, each in a folder of its own named as vlsam-run names it, names the bad one,
+    /// lists it as failed in report.html, and fails.
+    func testABadPhotoFailsAloneAndStemsOfOneNameGetFoldersOfTheirOwn() throws {
+        guard let vlm = sharedPath("parity/smolvlm-tiny"), let sam = sharedPath("parity/efficientsam-vitt/weights.pt"),
+              let truck = sharedPath("data/samples/truck.jpg"), let dog = sharedPath("data/samples/dog.jpg") else {
+            throw XCTSkip(missingShared("parity and data/samples"))
+        }
+        for tool in ["make", "flock"] where executableInPath(tool) == nil {
+            throw XCTSkip("skipped: \(tool) is not on PATH")
+        }
+        let dir = scratchDirectory(), images = dir + "/photos", out = dir + "/out"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: truck, toPath: images + "/truck.jpg")
+        try writePNG(try decodeImage(atPath: dog), to: images + "/Truck.png")
+        try Data("not a photo".utf8).write(to: URL(fileURLWithPath: images + "/broken.jpg"))
+
+        let result = try runMake(["IMAGE_DIR=\(images)", "OUT=\(out)", "VLM=\(vlm)", "CHECKPOINT=\(sam)",
+                                  "OBJECTS=\(Self.objects)", "SPLIT=no", "K=0", "-j2"])
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("run: FAILED photos: broken.jpg "), result.output)
+        // printf '%s' truck.jpg | sha256sum → da1e8e76…, Truck.png → bcbd3752…
+        for (photo, folder) in [(images + "/truck.jpg", "truck-da1e8e76"), (images + "/Truck.png", "Truck-bcbd3752")] {
+            let expected = try sha256Hex(ofFile: photo), files = "\(out)/photos/\(folder)"
+            XCTAssertEqual(try ObjectsArtifact.read(from: files + "/objects.h5").provenance.sourceImageSHA256, expected, folder)
+            XCTAssertEqual(try EmbeddingArtifact.read(from: files + "/embedding.h5").provenance.sourceImageSHA256, expected, folder)
+            XCTAssertEqual(try DetectionsArtifact.read(from: files + "/detections.h5").provenance.sourceImageSHA256, expected, folder)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/photos/broken/embedding.h5"))
+        let page = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("broken.jpg: not a JPEG or PNG file"), page)
+        let list = try String(contentsOfFile: out + "/images.json", encoding: .utf8)
+        XCTAssertTrue(list.contains("\"Truck.png\"") && list.contains("\"truck.jpg\"") && !list.contains("broken"), list)
+
+        // vlsam-run finds both photos' artifacts in the folders it would have used.
+        let plan = try runStageOutput("vlsam-run", ["--images", images, "--out", out, "--vlm", vlm, "--sam", sam,
+                                                    "--objects", Self.objects, "--no-split", "--iterations", "0", "--dry-run"])
+        XCTAssertTrue(plan.contains("truck.jpg: up to date") && plan.contains("Truck.png: up to date"), plan)
     }
 
     func testAFolderWithoutPhotosIsAnError() throws {

@@ -1,5 +1,7 @@
 import Artifacts
+import Checkpoints
 import Foundation
+import Imaging
 import TestSupport
 import XCTest
 
@@ -189,4 +191,89 @@ func runStageOutput(_ tool: String, _ arguments: [String]) throws -> String {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
+}
+
+extension RunCLITests {
+    /// `a/truck.jpg` (the truck) and `b/truck.jpg` (the dog) in one batch: each gets a folder of
+    /// its own (`truck-<hash of its path below the batch's root>`), made from its own photo, and
+    /// the exports name each by its relative path. Two shards and a merge name them alike.
+    func testPhotosOfOneNameGetFoldersOfTheirOwn() throws {
+        let dir = scratchDirectory()
+        let truck = dir + "/a/truck.jpg", dog = dir + "/b/truck.jpg"
+        for (source, copy) in [("truck.jpg", truck), ("dog.jpg", dog)] {
+            guard let path = sharedPath("data/samples/\(source)") else { throw XCTSkip(missingShared("data/samples")) }
+            try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+        }
+        let list = dir + "/photos.txt"
+        try "\(truck)\n\(dog)\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let arguments = try models() + ["--list", list, "--iterations", "0"]
+        let whole = dir + "/whole", sharded = dir + "/sharded"
+        let result = try runStage("vlsam-run", arguments + ["--out", whole])
+        XCTAssertEqual(result.status, 0, result.stderr)
+
+        // printf '%s' a/truck.jpg | sha256sum → 5008b0ab…, b/truck.jpg → 08d8fa92…
+        let folders = [(truck, "truck-5008b0ab"), (dog, "truck-08d8fa92")]
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: whole + "/photos").sorted(), folders.map(\.1).sorted())
+        for (photo, folder) in folders {
+            let expected = try sha256Hex(ofFile: photo), files = "\(whole)/photos/\(folder)"
+            XCTAssertEqual(try ObjectsArtifact.read(from: files + "/objects.h5").provenance.sourceImageSHA256, expected, folder)
+            XCTAssertEqual(try EmbeddingArtifact.read(from: files + "/embedding.h5").provenance.sourceImageSHA256, expected, folder)
+            XCTAssertEqual(try DetectionsArtifact.read(from: files + "/detections.h5").provenance.sourceImageSHA256, expected, folder)
+        }
+        // images.json names each photo with its own size, and every detection lies on its photo.
+        let images = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: whole + "/images.json")))
+                                   as? [[String: Any]])
+        var sizes: [Int: [Int]] = [:]
+        for (photo, name) in [(truck, "a/truck.jpg"), (dog, "b/truck.jpg")] {
+            let entry = try XCTUnwrap(images.first { $0["file_name"] as? String == name }, "\(name) in images.json")
+            let pixels = try decodeImage(atPath: photo)
+            XCTAssertEqual([entry["height"] as? Int, entry["width"] as? Int], [pixels.height, pixels.width], name)
+            sizes[try XCTUnwrap(entry["id"] as? Int)] = [pixels.height, pixels.width]
+        }
+        let detections = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: whole + "/detections.json")))
+                                       as? [[String: Any]])
+        XCTAssertFalse(detections.isEmpty)
+        for detection in detections {
+            let size = (detection["segmentation"] as? [String: Any])?["size"] as? [Int]
+            XCTAssertEqual(size, sizes[detection["image_id"] as? Int ?? 0], "\(detection["image_id"] ?? "no id")")
+        }
+        let page = try String(contentsOfFile: whole + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("a/truck.jpg") && page.contains("b/truck.jpg"), page)
+
+        for shard in ["1/2", "2/2"] {
+            let run = try runStage("vlsam-run", arguments + ["--out", sharded, "--shard", shard])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let merged = try runStage("vlsam-run", arguments + ["--out", sharded, "--merge"])
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: sharded + "/photos").sorted(), folders.map(\.1).sorted())
+        XCTAssertEqual(try String(contentsOfFile: sharded + "/detections.json", encoding: .utf8),
+                       try String(contentsOfFile: whole + "/detections.json", encoding: .utf8))
+    }
+
+    /// Temporary files of a killed writer (its pid gone) are removed; a live writer's are not.
+    func testLeftoversOfGoneWritersAreRemovedAndLiveOnesKept() throws {
+        let out = scratchDirectory() + "/out"
+        try? FileManager.default.removeItem(atPath: out)
+        try FileManager.default.createDirectory(atPath: out + "/photos/truck", withIntermediateDirectories: true)
+        let finished = Process(), sleeper = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["60"]
+        try finished.run()
+        finished.waitUntilExit()
+        try sleeper.run()
+        defer { sleeper.terminate() }
+        let dead = "\(out)/photos/truck/.masks.0.h5.partial-\(finished.processIdentifier)"
+        let live = ["\(out)/photos/truck/.masks.1.h5.partial-\(sleeper.processIdentifier)",
+                    "\(out)/.report.html.partial-\(getpid()).abcdef"]
+        for path in [dead] + live { XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data()), path) }
+        let result = try runStage("vlsam-run", ["--out", out, "--remove-leftovers"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("removed 1 temporary files"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
+        for path in live { XCTAssertTrue(FileManager.default.fileExists(atPath: path), path) }
+    }
 }

@@ -25,7 +25,7 @@ final class PNGTests: XCTestCase {
         try writePNG(image, to: path)
         XCTAssertEqual(try decodeImage(atPath: path), image)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
-            .filter { $0.contains(".tmp-") }
+            .filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "the temporary file must be renamed away")
     }
 
