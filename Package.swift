@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "COCOEvaluation", dependencies: ["COCOFormat", "Checkpoints", "TensorMath"], swiftSettings: optimise),
         // The batch driver: the whole method over many photos, resumable, with reports.
         .target(name: "BatchDriver", dependencies: [
-            "Pipeline", "VLSAMMethod", "Artifacts", "Imaging", "Geometry", "COCOFormat", "Checkpoints",
+            "Pipeline", "VLSAMMethod", "Artifacts", "Imaging", "Geometry", "COCOFormat", "COCOEvaluation", "Checkpoints",
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: optimise),
 
@@ -128,7 +128,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "COCOFormatTests", dependencies: ["COCOFormat", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "COCOEvaluationTests", dependencies: ["COCOEvaluation", "COCOFormat", "TensorMath", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "BatchDriverTests", dependencies: ["BatchDriver", "Artifacts", "Geometry", "Imaging", "COCOFormat",
+        .testTarget(name: "BatchDriverTests", dependencies: ["BatchDriver", "Artifacts", "Geometry", "Imaging", "COCOFormat", "COCOEvaluation",
                                                              "VLSAMMethod", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "Imaging", "TensorMath",
                                                       "TestSupport"]),

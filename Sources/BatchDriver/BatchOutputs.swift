@@ -7,14 +7,17 @@ import Pipeline
 
 extension BatchRun {
     /// `detections.json` (COCO results, from every finished photo's detections artifact),
-    /// `images.json` (the COCO image list it refers to) and `report.html`. `reports` are the
-    /// photos', in their order.
-    func writeBatchOutputs(_ reports: [PhotoPipeline.PhotoReport], seconds: Double) throws {
+    /// `images.json` (the COCO image list it refers to), with `--eval` `metrics.json`, and
+    /// `report.html` last. `reports` are the photos', in their order. Returns the evaluation's summary.
+    @discardableResult
+    func writeBatchOutputs(_ reports: [PhotoPipeline.PhotoReport], seconds: Double) throws -> String? {
         let layout = pipeline.layout
         var results: [COCODetection] = [], images: [COCOImage] = [], pages: [ReportPage.Photo] = []
+        let firstFreeID = (imageIDs.values.max() ?? 0) + 1
         for (index, (photo, report)) in zip(photos, reports).enumerated() {
             let name = photo.name
-            let imageID = imageIDs[name] ?? index + 1
+            // A photo the instances file does not hold gets an id above all of the file's.
+            let imageID = imageIDs[name] ?? firstFreeID + index
             guard report.error == nil else {
                 pages.append(.failed(name, error: report.error!))
                 continue
@@ -37,7 +40,25 @@ extension BatchRun {
         }
         try Data(COCOResults.json(results).utf8).withUnsafeBytes { try writeFileAtomically($0, toPath: layout.detectionsJSON) }
         try Data(COCOResults.imagesJSON(images).utf8).withUnsafeBytes { try writeFileAtomically($0, toPath: layout.imagesJSON) }
-        try ReportPage.write(photos: pages, elapsedSeconds: seconds, to: layout.report)
+        // A failed evaluation still leaves the report, saying why, before the run fails.
+        // No metrics.json from an earlier run may outlive this one's detections.
+        try? FileManager.default.removeItem(atPath: layout.metricsJSON)
+        var evaluation: Result<BatchEvaluation, Error>?
+        if let evaluationGroundTruth {
+            evaluation = Result {
+                let scored = try BatchEvaluation(groundTruthPath: evaluationGroundTruth, photoNames: photos.map(\.name), imageIDs: imageIDs,
+                                                 results: results, resultsPath: layout.detectionsJSON)
+                try scored.metrics.write(to: layout.metricsJSON)
+                return scored
+            }
+        }
+        let evaluationText: String? = switch evaluation {
+        case .success(let scored): scored.report
+        case .failure(let error): "COCO evaluation failed: \(oneLine(error))\n"
+        case nil: nil
+        }
+        try ReportPage.write(photos: pages, elapsedSeconds: seconds, evaluation: evaluationText, to: layout.report)
+        return try evaluation?.get().summary
     }
 }
 
@@ -70,5 +91,6 @@ public func summaryText(_ summary: BatchRun.Summary, seconds: Double) -> String 
     for report in summary.reports where report.note != nil {
         text += "  NOTE \(report.photo): \(report.note!)\n"
     }
+    if let evaluation = summary.evaluation { text += "\n" + evaluation }
     return text
 }

@@ -11,21 +11,26 @@ public final class BatchRun: @unchecked Sendable {
         /// Seconds spent in each stage, summed over photos.
         public var stageSeconds: [String: Double] = [:]
         public var reports: [PhotoPipeline.PhotoReport] = []
+        /// `--eval`'s summary and per-category table.
+        public var evaluation: String?
     }
 
     let pipeline: PhotoPipeline
     let photos: [BatchPhoto]
     let jobs: Int
     let categories: COCOCategoryMap?
-    /// COCO image ids by photo name (from `--categories`' images), else 1, 2, … in photo order.
+    /// COCO image ids by photo name (from `--categories`' images); photos it lacks are numbered after its largest id, in photo order.
     let imageIDs: [String: Int]
     /// No progress lines (benchmarks).
     let quiet: Bool
     /// Whether to write detections.json, images.json and report.html (not for one shard of many).
     let batchOutputs: Bool
+    /// `--eval`: the instances file whose ground truth the batch outputs are scored against.
+    let evaluationGroundTruth: String?
 
     public init(pipeline: PhotoPipeline, photos: [BatchPhoto], jobs: Int, batchOutputs: Bool = true,
-                categories: COCOCategoryMap? = nil, imageIDs: [String: Int] = [:], quiet: Bool = false) {
+                categories: COCOCategoryMap? = nil, imageIDs: [String: Int] = [:], evaluationGroundTruth: String? = nil,
+                quiet: Bool = false) {
         self.pipeline = pipeline
         self.photos = photos
         self.jobs = max(1, jobs)
@@ -33,6 +38,7 @@ public final class BatchRun: @unchecked Sendable {
         self.imageIDs = imageIDs
         self.quiet = quiet
         self.batchOutputs = batchOutputs
+        self.evaluationGroundTruth = evaluationGroundTruth
     }
 
     /// What would run for every photo, and why, without running anything.
@@ -98,7 +104,7 @@ public final class BatchRun: @unchecked Sendable {
             summary.detections += report.detections
             for step in report.steps { summary.stageSeconds[step.stage, default: 0] += step.seconds }
         }
-        if batchOutputs { try writeBatchOutputs(reports, seconds: Date().timeIntervalSince(started)) }
+        if batchOutputs { summary.evaluation = try writeBatchOutputs(reports, seconds: Date().timeIntervalSince(started)) }
         return summary
     }
 }

@@ -16,7 +16,7 @@ import Foundation
 ///     OUT/photos/<folder>/overlay.png         every detection on the photo (+ thumbnail.png for the report)
 ///     OUT/photos/<folder>/panels/<i>_<name>.png one panel per detection
 ///     OUT/photos/<folder>/detections.h5       vlsam.detections, written last: the photo is done
-///     OUT/run.jsonl, OUT/detections.json, OUT/images.json, OUT/report.html
+///     OUT/run.jsonl, OUT/detections.json, OUT/images.json, OUT/report.html (+ OUT/metrics.json with --eval)
 public struct OutputLayout: Sendable {
     public let root: String
 
@@ -57,6 +57,8 @@ public struct OutputLayout: Sendable {
     public var detectionsJSON: String { path("detections.json") }
     public var imagesJSON: String { path("images.json") }
     public var report: String { path("report.html") }
+    /// `--eval`'s COCO metrics (vlsam-eval's metrics JSON).
+    public var metricsJSON: String { path("metrics.json") }
 
     /// `<kind>[.q<question>][.s<scale>][.<iteration>].h5` in the photo's folder.
     func artifact(_ folder: String, _ kind: String, _ question: Int, _ iteration: Int?, scale: Int = 0) -> String {

@@ -95,8 +95,9 @@ public enum ReportPage {
 
     // MARK: The page
 
-    /// The page. `elapsedSeconds` is the batch's wall time for the summary.
-    public static func html(photos: [Photo], elapsedSeconds: Double, title: String = "vlsam report") -> String {
+    /// The page. `elapsedSeconds` is the batch's wall time for the summary; `evaluation` is
+    /// `--eval`'s text (COCO summary and per-category table), shown as it prints.
+    public static func html(photos: [Photo], elapsedSeconds: Double, evaluation: String? = nil, title: String = "vlsam report") -> String {
         let failed = photos.filter { $0.error != nil }.count
         let detections = photos.reduce(0) { $0 + $1.detections.count }
         var page = """
@@ -123,6 +124,7 @@ public enum ReportPage {
             <h1>\(escape(title))</h1>
             <p class="summary">\(photos.count) \(plural(photos.count, "photo")): \(photos.count - failed) done, \(failed) failed; \
             \(detections) \(plural(detections, "detection")); \(duration(elapsedSeconds)).</p>
+            \(evaluation.map { "<h2>COCO evaluation</h2>\n<pre class=\"evaluation\">\(escape($0))</pre>" } ?? "")
             <table class="photos">
             <tbody>
 
@@ -164,8 +166,9 @@ public enum ReportPage {
     }
 
     /// Writes the page to `path` atomically, so a reader never sees half a page.
-    public static func write(photos: [Photo], elapsedSeconds: Double, title: String = "vlsam report", to path: String) throws {
-        try Data(html(photos: photos, elapsedSeconds: elapsedSeconds, title: title).utf8).withUnsafeBytes {
+    public static func write(photos: [Photo], elapsedSeconds: Double, evaluation: String? = nil, title: String = "vlsam report",
+                             to path: String) throws {
+        try Data(html(photos: photos, elapsedSeconds: elapsedSeconds, evaluation: evaluation, title: title).utf8).withUnsafeBytes {
             try writeFileAtomically($0, toPath: path)
         }
     }

@@ -19,6 +19,7 @@ struct Run: ParsableCommand {
           vlsam-run --images photos/ --out results/
           vlsam-run --images photos/ --out results/ --config run.yaml --threshold 0.6 --dry-run
           vlsam-run --list photos.txt --out results/ --categories instances.json --jobs 2
+          vlsam-run --images coco/ --out results/ --categories coco/instances.json --eval
         Without --vlm/--sam it uses weights/SmolVLM-256M-Instruct and weights/efficient_sam_vitt.pt (make weights), \
         else the random-weight parity models in ../shared (VLSAM_SHARED), and says that their masks mean nothing.
         """)
@@ -59,6 +60,9 @@ struct Run: ParsableCommand {
     @Option(help: "Photos processed at once (they share the cores).")
     var jobs = 1
 
+    @Flag(help: "With --categories: score the batch's masks against that file's annotations as vlsam-eval does (COCO segm, the photos it holds): OUT/metrics.json, the report and the summary.")
+    var eval = false
+
     @OptionGroup var method: MethodOptions
     @OptionGroup var shared: SharedOptions
 
@@ -78,6 +82,8 @@ struct Run: ParsableCommand {
         }
         guard (images == nil) != (list == nil) else { throw ValidationError("give exactly one of --images DIR and --list FILE") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if eval && method.categories == nil { throw ValidationError("--eval needs --categories instances.json: its annotations are the ground truth") }
+        if eval && shard != nil { throw ValidationError("--eval scores the whole batch: give it to the --merge run, not to a --shard") }
         if shard != nil { _ = try shardNumbers() }
         if shard != nil && merge { throw ValidationError("--merge gathers every shard's photos: give it without --shard") }
     }
@@ -118,7 +124,7 @@ struct Run: ParsableCommand {
             }
             let pipeline = PhotoPipeline(layout: OutputLayout(root: out), configuration: configuration, models: loaded)
             let batch = BatchRun(pipeline: pipeline, photos: photos, jobs: jobs, batchOutputs: shard == nil, categories: categories?.map,
-                                 imageIDs: categories?.imageIDs ?? [:])
+                                 imageIDs: categories?.imageIDs ?? [:], evaluationGroundTruth: eval ? method.categories : nil)
             if dryRun {
                 print(planText(batch.plan()), terminator: "")
                 return
