@@ -85,8 +85,10 @@ public func summaryText(_ summary: BatchRun.Summary, seconds: Double) -> String 
     for (stage, time) in summary.stageSeconds.sorted(by: { $0.value > $1.value }) where time > 0 {
         text += "  " + stage.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%8.1f s\n", time)
     }
-    for report in summary.reports where report.error != nil {
-        text += "  FAILED \(report.photo): \(report.error!)\n"
+    for report in summary.reports {
+        guard let error = report.error else { continue }
+        // Most errors already start with the photo's path.
+        text += "  FAILED " + (error.hasPrefix(report.photo + ":") ? error : "\(report.photo): \(error)") + "\n"
     }
     for report in summary.reports where report.note != nil {
         text += "  NOTE \(report.photo): \(report.note!)\n"
