@@ -23,11 +23,21 @@ struct FuzzCommand {
             return
         }
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
+            #if FUZZING
+            // libFuzzer's -fork mode starts its workers with its own arguments only, without the
+            // target name; they find the target in the environment the parent left them.
+            if let name = getenv(LibFuzzerDriver.targetVariable), let target = FuzzTarget(rawValue: String(cString: name)) {
+                exit(LibFuzzerDriver.run(target, arguments: CommandLine.unsafeArgv))
+            }
+            #endif
             let targets = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
             fail("usage: vlsam-fuzz \(targets) [FILE-OR-FOLDER...]  |  vlsam-fuzz --write-artifact-seeds DIR")
         }
         #if FUZZING
-        exit(LibFuzzerDriver.run(target))
+        setenv(LibFuzzerDriver.targetVariable, name, 1)
+        // libFuzzer reads argv[0], then its flags and corpus folders: the target name goes.
+        CommandLine.unsafeArgv[1] = CommandLine.unsafeArgv[0]
+        exit(LibFuzzerDriver.run(target, arguments: CommandLine.unsafeArgv + 1))
         #else
         exit(replay(target, Array(arguments.dropFirst())))
         #endif

@@ -4,17 +4,20 @@ import FuzzTargets
 /// The bridge to libFuzzer. Linking with `-sanitize=fuzzer` brings libFuzzer's own `main`, which
 /// calls `LLVMFuzzerTestOneInput`; SwiftPM points the executable's `main` at this module's entry
 /// point instead (`--defsym main=vlsam_fuzz_main`), so `FuzzCommand` picks the target from the
-/// first argument and starts libFuzzer through `LLVMFuzzerRunDriver` with the rest.
+/// first argument (or `VLSAM_FUZZ_TARGET`, for -fork's workers) and starts libFuzzer through
+/// `LLVMFuzzerRunDriver` with the rest.
 enum LibFuzzerDriver {
     nonisolated(unsafe) static var target = FuzzTarget.jpeg
     static let scratch = ScratchFile()
 
-    static func run(_ target: FuzzTarget) -> Int32 {
+    static let targetVariable = "VLSAM_FUZZ_TARGET"
+
+    /// Runs libFuzzer on `target`; `arguments` is a NULL-terminated argv for libFuzzer.
+    static func run(_ target: FuzzTarget, arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
         self.target = target
-        // libFuzzer reads argv[0] and then its flags and corpus folders: drop the target name.
-        var argc = CommandLine.argc - 1
-        var argv = CommandLine.unsafeArgv + 1
-        argv[0] = CommandLine.unsafeArgv[0]
+        var argv = arguments
+        var argc = Int32(0)
+        while argv[Int(argc)] != nil { argc += 1 }
         return LLVMFuzzerRunDriver(&argc, &argv) { data, size in LLVMFuzzerTestOneInput(data, size) }
     }
 }

@@ -13,7 +13,7 @@ func replay(_ target: FuzzTarget, _ paths: [String]) -> Int32 {
             status = 2
             continue
         }
-        let files = isFolder.boolValue ? filesInside(path) : [path]
+        let files = isFolder.boolValue ? filesInside(path.hasSuffix("/") ? String(path.dropLast()) : path) : [path]
         for file in files {
             do {
                 try target.read(path: file)
