@@ -14,7 +14,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libjpeg-dev hdf5-tools pk
 SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test bench bench-eval eval weights fetch-smollm2 install-deps clean
+.PHONY: help build test bench bench-eval eval fuzz weights fetch-smollm2 install-deps clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/' | expand -t 16
@@ -53,6 +53,13 @@ eval: ## COCO evaluation (vlsam-eval): GT=instances.json RESULTS=detections.json
 	@if [ -z "$(GT)" ] || [ -z "$(RESULTS)" ]; then echo "make eval: set GT=instances.json and RESULTS=results.json" >&2; exit 2; fi
 	$(SWIFT) build -c release --product vlsam-eval
 	.build/release/vlsam-eval --gt "$(GT)" --results "$(RESULTS)" --iou-type $(IOU_TYPE) $(if $(METRICS),--output "$(METRICS)")
+
+# Seconds per fuzz target, and which targets (empty: all of them).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+fuzz: ## libFuzzer on each file reader for FUZZ_SECONDS (FUZZ_TARGETS="jpeg png checkpoint safetensors gguf artifacts")
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(FUZZ_TARGETS)
 
 weights: ## download + verify checkpoints into weights/ (MODEL=sam_vit_b or MODEL=smolvlm_256m for one)
 	$(PYTHON) scripts/fetch-weights.py $(MODEL)

@@ -115,6 +115,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
+        // Fuzzing: each reader of untrusted files as a target, and one program that replays inputs
+        // through them or, built by `make fuzz` (-sanitize=fuzzer -DFUZZING), runs libFuzzer on them.
+        .target(name: "FuzzTargets", dependencies: ["Imaging", "Checkpoints", "Artifacts", "Geometry"]),
+        .executableTarget(name: "vlsam-fuzz", dependencies: ["FuzzTargets"]),
+
         .target(name: "TestSupport", dependencies: ["TensorMath", "Checkpoints"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath", "Artifacts", "TestSupport"]),
         // Fixtures are read by path, not bundled.
@@ -130,6 +135,7 @@ let package = Package(
         .testTarget(name: "COCOEvaluationTests", dependencies: ["COCOEvaluation", "COCOFormat", "TensorMath", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchDriverTests", dependencies: ["BatchDriver", "Artifacts", "Geometry", "Imaging", "COCOFormat", "COCOEvaluation",
                                                              "VLSAMMethod", "TestSupport"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Artifacts", "Geometry", "Pipeline", "VLMModels", "Checkpoints", "Imaging", "TensorMath",
                                                       "TestSupport"]),
     ],

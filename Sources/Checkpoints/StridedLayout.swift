@@ -67,7 +67,9 @@ struct StridedLayout {
 /// that `layout.storageExtent` fits inside `storage`.
 func materializeTensor(_ type: ElementType, storage: UnsafeRawBufferPointer, layout: StridedLayout) -> Tensor {
     Tensor(shape: layout.shape) { output in
-        guard let destination = output.baseAddress, let source = storage.baseAddress else { return }
+        // An empty view copies nothing, and its strides were never checked (its storage extent
+        // is 0 whatever they are), so they must not reach `simplified`'s arithmetic.
+        guard !output.isEmpty, let destination = output.baseAddress, let source = storage.baseAddress else { return }
         let (shape, strides) = layout.simplified
         guard let runLength = shape.last, let runStride = strides.last else {
             convertElements(type, from: source, start: layout.offset, stride: 1, count: 1, into: destination)
