@@ -40,15 +40,15 @@ extension BatchRun {
         }
         try Data(COCOResults.json(results).utf8).withUnsafeBytes { try writeFileAtomically($0, toPath: layout.detectionsJSON) }
         try Data(COCOResults.imagesJSON(images).utf8).withUnsafeBytes { try writeFileAtomically($0, toPath: layout.imagesJSON) }
-        // A failed evaluation still leaves the report, saying why, before the run fails.
-        // No metrics.json from an earlier run may outlive this one's detections.
+        // No metrics.json from an earlier run may outlive this one's detections; a failed
+        // evaluation still leaves the report, saying why, before the run fails.
         try? FileManager.default.removeItem(atPath: layout.metricsJSON)
         var evaluation: Result<BatchEvaluation, Error>?
         if let evaluationGroundTruth {
             evaluation = Result {
                 let scored = try BatchEvaluation(groundTruthPath: evaluationGroundTruth, photoNames: photos.map(\.name), imageIDs: imageIDs,
                                                  results: results, resultsPath: layout.detectionsJSON)
-                try scored.metrics.write(to: layout.metricsJSON)
+                try scored.metrics.json().withUnsafeBytes { try writeFileAtomically($0, toPath: layout.metricsJSON) }
                 return scored
             }
         }
