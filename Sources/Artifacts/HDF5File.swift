@@ -34,7 +34,7 @@ public final class HDF5File {
         temporaryDescriptor = -1
         ownsTemporaryFile = false
         try Self.checkIsHDF5(path)
-        try GlobalHeapCheck.check(path)
+        try HDF5LayoutCheck.check(path)
         let access = Self.accessList()
         fileID = H5Fopen(path, HDF5Library.readOnly, access.id)
         guard fileID >= 0 else {

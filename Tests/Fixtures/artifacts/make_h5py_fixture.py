@@ -1,4 +1,5 @@
-"""Writes h5py_types.h5: the storage variants h5py/numpy produce, for HDF5File's reading tests.
+"""Writes h5py_types.h5 (the storage variants h5py/numpy produce, for HDF5File's reading tests) and two
+h5py_track_order files for the structure check (h5py_track_order.h5, h5py_dense_attributes.h5).
 
 Run from this folder (Tests/Fixtures/artifacts): python3 make_h5py_fixture.py  (needs h5py + numpy; the output is committed).
 The expected values below are repeated literally in Tests/ArtifactsTests/HDF5ReadingTests.swift.
@@ -38,3 +39,16 @@ with h5py.File("h5py_types.h5", "w") as f:
     spaced.set_strpad(h5py.h5t.STR_SPACEPAD)
     attribute = h5py.h5a.create(f.id, b"spaced", spaced, h5py.h5s.create(h5py.h5s.SCALAR))
     attribute.write(np.array(b"pad   ", dtype="S6"))
+
+# h5py's track_order: a version 2 object header for the root with its links and attributes
+# compact in the header (as in the vlsam-attention parity bundle), which the structure check accepts.
+with h5py.File("h5py_track_order.h5", "w", track_order=True) as f:
+    f.attrs["title"] = "ordered"
+    f["values"] = np.array([1, 2, 3], dtype=np.int32)
+    f["names/list"] = np.array(["b", "a"], dtype=object)
+
+# More attributes than fit compact in a track_order group: dense attribute storage (a fractal
+# heap), which vlsam never writes and the structure check refuses.
+with h5py.File("h5py_dense_attributes.h5", "w", track_order=True) as f:
+    for index in range(12):
+        f.attrs[f"attribute{index}"] = index

@@ -1,0 +1,99 @@
+/// One link of a group: the object it names and, when the entry caches it, the object's symbol table.
+struct GroupEntry {
+    let name: String
+    let objectAddress: Int
+    let cachedSymbolTable: (btree: Int, heap: Int)?
+}
+
+/// Reads a group's symbol table (the only group format of libhdf5's default file format): the
+/// local heap holding the names, the B-tree of symbol table nodes and their entries. Names must
+/// end within the heap, nodes hold at most 2K entries (libhdf5 1.10.8 decodes a node's stored
+/// count into a table of 2K entries unchecked), and only hard links are allowed.
+struct SymbolTableCheck {
+    let file: UnsafeRawBufferPointer
+    /// The superblock's group leaf and internal node K.
+    let leafK: Int, internalK: Int
+    private static let entrySize = 40
+
+    func entries(btree: Int, heap: Int) throws -> [GroupEntry] {
+        let names = try localHeapData(at: heap)
+        let tree = BTreeCheck(file: file, kind: .group, keySize: 8, halfCapacity: internalK)
+        var entries: [GroupEntry] = []
+        try tree.walk(from: btree) { key, child in
+            // Keys are heap offsets of names that libhdf5 compares with strcmp.
+            _ = try name(at: try key.length(), in: names)
+            if let child { entries += try nodeEntries(at: child, names: names) }
+        }
+        return entries
+    }
+
+    /// The heap's data segment, after checking the free list stays within it and ends.
+    private func localHeapData(at address: Int) throws -> HDF5Cursor {
+        let what = "local heap at byte \(address)"
+        var header = try HDF5Cursor(file, at: address, count: 32, what: what)
+        guard try header.u32() == UInt32(littleEndian: 0x5041_4548), try header.u8() == 0 else {  // "HEAP", version 0
+            throw HDF5LayoutProblem.corrupt("\(what) has no heap signature or another version")
+        }
+        try header.skip(3)
+        let size = try header.length(), freeBlock = try header.u64()
+        guard let dataAddress = try header.address() else { throw HDF5LayoutProblem.corrupt("\(what) has no data segment") }
+        let data = try HDF5Cursor(file, at: dataAddress, count: size, what: "data of \(what)")
+        // The free list ends with offset 1 (libhdf5's marker) or the undefined address.
+        var offset = freeBlock, visited: Set<UInt64> = []
+        while offset != 1, offset != .max {
+            guard offset <= UInt64(size), visited.insert(offset).inserted, size - Int(offset) >= 16 else {
+                throw HDF5LayoutProblem.corrupt("\(what) has a free list leaving its data or looping")
+            }
+            let blockOffset = Int(offset)
+            var block = try HDF5Cursor(file, at: dataAddress + blockOffset, count: 16, what: "free list of \(what)")
+            offset = try block.u64()
+            guard try block.length() <= size - blockOffset else {
+                throw HDF5LayoutProblem.corrupt("\(what) has a free block larger than its data")
+            }
+        }
+        return data
+    }
+
+    private func name(at offset: Int, in names: HDF5Cursor) throws -> String {
+        guard offset < names.end - names.position else {
+            throw HDF5LayoutProblem.corrupt("a name at offset \(offset) lies outside the \(names.what)")
+        }
+        var cursor = names
+        try cursor.skip(offset)
+        return try cursor.terminatedName()
+    }
+
+    private func nodeEntries(at address: Int, names: HDF5Cursor) throws -> [GroupEntry] {
+        let what = "symbol table node at byte \(address)"
+        var header = try HDF5Cursor(file, at: address, count: 8, what: what)
+        guard try header.u32() == UInt32(littleEndian: 0x444F_4E53), try header.u8() == 1 else {  // "SNOD", version 1
+            throw HDF5LayoutProblem.corrupt("\(what) has no node signature or another version")
+        }
+        try header.skip(1)
+        let count = try header.u16()
+        guard count <= 2 * leafK else { throw HDF5LayoutProblem.corrupt("\(what) claims \(count) entries, at most \(2 * leafK) fit") }
+        var cursor = try HDF5Cursor(file, at: address + 8, count: count * Self.entrySize, what: what)
+        return try (0..<count).map { _ in try entry(&cursor, names: names) }
+    }
+
+    /// A symbol table entry: name offset, object header address, cache type, reserved, scratch pad.
+    func entry(_ cursor: inout HDF5Cursor, names: HDF5Cursor?) throws -> GroupEntry {
+        let nameOffset = try cursor.length()
+        guard let objectAddress = try cursor.address() else {
+            throw HDF5LayoutProblem.corrupt("\(cursor.what) has an entry without an object")
+        }
+        let cacheType = try cursor.u32()
+        try cursor.skip(4)
+        var scratch = try cursor.take(16)
+        guard cacheType <= 1 else { throw HDF5LayoutProblem.unsupported("soft links (symbol table entry cache type \(cacheType))") }
+        var cached: (btree: Int, heap: Int)?
+        if cacheType == 1 {
+            guard let btree = try scratch.address(), let heap = try scratch.address() else {
+                throw HDF5LayoutProblem.corrupt("\(cursor.what) caches an undefined symbol table")
+            }
+            cached = (btree, heap)
+        }
+        let name = try names.map { try self.name(at: nameOffset, in: $0) } ?? ""
+        return GroupEntry(name: name, objectAddress: objectAddress, cachedSymbolTable: cached)
+    }
+}
