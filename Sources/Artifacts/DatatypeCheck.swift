@@ -1,10 +1,3 @@
-/// What the structure check needs to know of a stored datatype.
-struct StoredDatatype {
-    /// Bytes per element as stored (16 for a variable-length string reference).
-    let size: Int
-    let isVariableLengthString: Bool
-}
-
 /// Decodes a datatype message within its bounds. libhdf5 1.10.8 decodes datatypes without
 /// checking them against the message's size (member and enum names are copied with `strdup`),
 /// so every field is checked here first. Accepted: integers, floats, fixed-length strings,
@@ -105,4 +98,11 @@ enum DatatypeCheck {
         }
         try cursor.skip(members * base.size)
     }
+}
+
+/// What the structure check needs to know of a stored datatype.
+struct StoredDatatype {
+    /// Bytes per element as stored (16 for a variable-length string reference).
+    let size: Int
+    let isVariableLengthString: Bool
 }

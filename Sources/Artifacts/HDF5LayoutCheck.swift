@@ -80,35 +80,36 @@ struct HDF5LayoutCheck {
     /// Checks one object's header and messages; returns a group's entries.
     private func checkObject(_ entry: GroupEntry) throws -> [GroupEntry] {
         let what = "object header at byte \(entry.objectAddress)"
-        var single: [Int: HDF5Cursor] = [:], links: [GroupEntry] = []
+        var single: [HeaderMessage.Kind: HDF5Cursor] = [:], links: [GroupEntry] = []
         for message in try ObjectHeaderCheck.messages(at: entry.objectAddress, in: file) {
             var cursor = try HDF5Cursor(file, at: message.start, count: message.count, what: what)
-            switch message.type {
-            case 0x00:  // null
+            guard let kind = HeaderMessage.Kind(rawValue: message.type) else {
+                throw HDF5LayoutProblem.unsupported("object header message type \(message.type) in \(what)")
+            }
+            switch kind {
+            case .null, .continuation:
                 break
-            case 0x0C:
+            case .attribute:
                 try AttributeMessageCheck.check(&cursor, collections: collections)
-            case 0x06:
+            case .link:
                 links.append(try LinkMessageCheck.link(&cursor))
-            case 0x15:
+            case .attributeInfo:
                 try LinkMessageCheck.checkCompactStorage(&cursor, links: false)
-            case 0x0A:  // group info: flags, then optional link count limits and estimates
+            case .groupInfo:  // flags, then optional link count limits and estimates
                 let version = try cursor.u8(), flags = try cursor.u8()
                 guard version == 0, flags & ~3 == 0 else { throw HDF5LayoutProblem.corrupt("\(what) has a bad group info message") }
                 try cursor.skip((flags & 1 != 0 ? 4 : 0) + (flags & 2 != 0 ? 4 : 0))
-            case 0x0E, 0x12:  // modification time, old (14 characters) and new (8 bytes)
-                guard message.count >= 14 || message.type == 0x12 && message.count >= 8 else {
+            case .oldModificationTime, .modificationTime:  // 14 characters, or version and seconds in 8 bytes
+                guard message.count >= (kind == .modificationTime ? 8 : 14) else {
                     throw HDF5LayoutProblem.corrupt("\(what) has a modification time of \(message.count) bytes")
                 }
-            case 0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x0B, 0x11:
-                guard single.updateValue(cursor, forKey: message.type) == nil else {
+            case .dataspace, .linkInfo, .datatype, .oldFillValue, .fillValue, .layout, .filters, .symbolTable:
+                guard single.updateValue(cursor, forKey: kind) == nil else {
                     throw HDF5LayoutProblem.corrupt("\(what) has two messages of type \(message.type)")
                 }
-            default:
-                throw HDF5LayoutProblem.unsupported("object header message type \(message.type) in \(what)")
             }
         }
-        if var linkInfo = single.removeValue(forKey: 0x02) {
+        if var linkInfo = single.removeValue(forKey: .linkInfo) {
             guard single.isEmpty, entry.cachedSymbolTable == nil else {
                 throw HDF5LayoutProblem.corrupt("\(what) is a group with dataset messages or a symbol table")
             }
@@ -116,20 +117,20 @@ struct HDF5LayoutCheck {
             return links
         }
         guard links.isEmpty else { throw HDF5LayoutProblem.corrupt("\(what) has links but is no group") }
-        if var symbolTable = single.removeValue(forKey: 0x11) {
+        if var symbolTable = single.removeValue(forKey: .symbolTable) {
             guard single.isEmpty, let btree = try symbolTable.address(), let heap = try symbolTable.address(),
                   entry.cachedSymbolTable.map({ $0 == (btree, heap) }) ?? true else {
                 throw HDF5LayoutProblem.corrupt("\(what) is a group with dataset messages or a symbol table unlike its cached one")
             }
             return try groups.entries(btree: btree, heap: heap)
         }
-        guard var dataspace = single[0x01], var datatype = single[0x03], var layout = single[0x08] else {
+        guard var dataspace = single[.dataspace], var datatype = single[.datatype], var layout = single[.layout] else {
             throw HDF5LayoutProblem.unsupported("objects other than groups and datasets (\(what))")
         }
         guard entry.cachedSymbolTable == nil else { throw HDF5LayoutProblem.corrupt("\(what) is a dataset cached as a group") }
         let (dimensions, elements) = try DataspaceCheck.extent(&dataspace)
         try storage.check(dimensions: dimensions, elements: elements, datatype: try DatatypeCheck.decode(&datatype), layout: &layout,
-                          filters: single[0x0B], fillValue: single[0x05], oldFillValue: single[0x04])
+                          filters: single[.filters], fillValue: single[.fillValue], oldFillValue: single[.oldFillValue])
         return []
     }
 }

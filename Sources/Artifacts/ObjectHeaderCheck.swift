@@ -1,17 +1,9 @@
-/// One message of an object header: its type and where its bytes are.
-struct HeaderMessage {
-    let type: Int
-    let start: Int
-    let count: Int
-}
-
 /// Splits an object header into its messages, following continuation chunks: version 1 (what
 /// libhdf5 writes with its default format, for vlsam and h5py alike) and version 2 (h5py's
 /// `track_order`). Every message must lie within its chunk and every chunk within the file,
 /// each chunk read once: libhdf5 1.10.8 reads attribute and datatype messages past a damaged
 /// message's end. Version 2's checksums are libhdf5's to verify.
 enum ObjectHeaderCheck {
-    static let continuationType = 0x10
     private static let maximumChunks = 64
     private static let version2Signature = UInt32(littleEndian: 0x5244_484F)  // "OHDR"
     private static let continuationSignature = UInt32(littleEndian: 0x4B48_434F)  // "OCHK"
@@ -36,7 +28,7 @@ enum ObjectHeaderCheck {
             // Version 2 chunks may end in a gap too small for a message.
             while cursor.remaining >= (format.version == 1 ? 1 : format.messageHeaderSize) {
                 let message = try nextMessage(&cursor, format: format)
-                guard message.type == continuationType else {
+                guard message.type == HeaderMessage.Kind.continuation.rawValue else {
                     messages.append(message)
                     continue
                 }
@@ -102,4 +94,19 @@ enum ObjectHeaderCheck {
         }
         return (start + 4, count - 8)
     }
+}
+
+/// One message of an object header: its type and where its bytes are.
+struct HeaderMessage {
+    /// The message types the structure check knows (HDF5 file format specification, IV.A.2).
+    enum Kind: Int {
+        case null = 0x00, dataspace = 0x01, linkInfo = 0x02, datatype = 0x03, oldFillValue = 0x04, fillValue = 0x05
+        case link = 0x06, layout = 0x08, groupInfo = 0x0A, filters = 0x0B, attribute = 0x0C
+        case oldModificationTime = 0x0E, continuation = 0x10, symbolTable = 0x11, modificationTime = 0x12
+        case attributeInfo = 0x15
+    }
+
+    let type: Int
+    let start: Int
+    let count: Int
 }

@@ -1,10 +1,3 @@
-/// One link of a group: the object it names and, when the entry caches it, the object's symbol table.
-struct GroupEntry {
-    let name: String
-    let objectAddress: Int
-    let cachedSymbolTable: (btree: Int, heap: Int)?
-}
-
 /// Reads a group's symbol table (the only group format of libhdf5's default file format): the
 /// local heap holding the names, the B-tree of symbol table nodes and their entries. Names must
 /// end within the heap, nodes hold at most 2K entries (libhdf5 1.10.8 decodes a node's stored
@@ -96,4 +89,11 @@ struct SymbolTableCheck {
         let name = try names.map { try self.name(at: nameOffset, in: $0) } ?? ""
         return GroupEntry(name: name, objectAddress: objectAddress, cachedSymbolTable: cached)
     }
+}
+
+/// One link of a group: the object it names and, when the entry caches it, the object's symbol table.
+struct GroupEntry {
+    let name: String
+    let objectAddress: Int
+    let cachedSymbolTable: (btree: Int, heap: Int)?
 }
