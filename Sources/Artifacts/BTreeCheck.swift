@@ -1,13 +1,14 @@
 /// Walks a version 1 B-tree (the index of a group's symbol table nodes, or of a dataset's chunks)
-/// and hands every key to `visit`, with the child to its right when that is a leaf's child. Nodes must lie within the
-/// file, hold at most 2K entries, be of the tree's type and one level below their parent, and be
-/// visited once (a cycle would make libhdf5 walk forever).
+/// and hands every key to `visit`, with the child to its right when that is a leaf's child. Nodes
+/// must lie within the file, hold at most 2K entries, be of the tree's type and one level below
+/// their parent, and be read once.
 struct BTreeCheck {
     enum Kind: Int {
         case group = 0, chunks = 1
     }
 
     let file: UnsafeRawBufferPointer
+    let claims: StructureClaims
     let kind: Kind
     let keySize: Int
     /// K: a node holds at most 2K children.
@@ -19,14 +20,12 @@ struct BTreeCheck {
     typealias Visit = (inout HDF5Cursor, Int?) throws -> Void
 
     func walk(from root: Int, _ visit: Visit) throws {
-        var visited: Set<Int> = []
-        try walk(root, expectedLevel: nil, visited: &visited, visit)
+        try walk(root, expectedLevel: nil, visit)
     }
 
-    private func walk(_ address: Int, expectedLevel: Int?, visited: inout Set<Int>,
-                      _ visit: Visit) throws {
+    private func walk(_ address: Int, expectedLevel: Int?, _ visit: Visit) throws {
         let what = "B-tree node at byte \(address)"
-        guard visited.insert(address).inserted else { throw HDF5LayoutProblem.corrupt("\(what) is reached twice") }
+        try claims.claim(address, what: what)
         var header = try HDF5Cursor(file, at: address, count: 24, what: what)
         let signature = try (0..<4).map { _ in UInt8(try header.u8()) }
         let type = try header.u8(), level = try header.u8(), entries = try header.u16()
@@ -41,7 +40,7 @@ struct BTreeCheck {
             var key = try body.take(keySize)
             guard let child = try body.address() else { throw HDF5LayoutProblem.corrupt("\(what) has an undefined child") }
             try visit(&key, level == 0 ? child : nil)
-            if level > 0 { try walk(child, expectedLevel: level - 1, visited: &visited, visit) }
+            if level > 0 { try walk(child, expectedLevel: level - 1, visit) }
         }
         var lastKey = try body.take(keySize)
         try visit(&lastKey, nil)

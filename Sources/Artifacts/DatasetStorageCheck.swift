@@ -6,6 +6,7 @@
 /// stored compact or contiguous, where their references can be checked.
 struct DatasetStorageCheck {
     let file: UnsafeRawBufferPointer
+    let claims: StructureClaims
     let collections: VariableLengthStringCheck.Collections
     /// K of chunk B-tree nodes (libhdf5's default 32 unless the superblock says otherwise).
     let chunkTreeK: Int
@@ -43,6 +44,7 @@ struct DatasetStorageCheck {
             throw HDF5LayoutProblem.unsupported("data layout class \(layoutClass)")
         }
         if datatype.isVariableLengthString, var values {
+            try claims.claim(values.position, what: "string references of \(what)")
             try VariableLengthStringCheck.check(elements, referencesAt: &values, collections: collections)
         }
     }
@@ -62,7 +64,7 @@ struct DatasetStorageCheck {
         }
         guard let chunkBytes = DataspaceCheck.product(sizes) else { throw HDF5LayoutProblem.corrupt("\(what) has chunks of \(sizes) bytes") }
         guard let btree else { return }  // no chunk written yet
-        let tree = BTreeCheck(file: file, kind: .chunks, keySize: 8 + 8 * count, halfCapacity: chunkTreeK)
+        let tree = BTreeCheck(file: file, claims: claims, kind: .chunks, keySize: 8 + 8 * count, halfCapacity: chunkTreeK)
         try tree.walk(from: btree) { key, chunk in
             guard let chunk else { return }
             // Unfiltered chunks are read whole; filtered ones by their stored size.

@@ -12,6 +12,7 @@ import Foundation
 /// it reads each structure once, a small fraction of reading the file.
 struct HDF5LayoutCheck {
     private let file: UnsafeRawBufferPointer
+    private let claims: StructureClaims
     private let groups: SymbolTableCheck
     private let storage: DatasetStorageCheck
     private let collections: VariableLengthStringCheck.Collections
@@ -63,8 +64,9 @@ struct HDF5LayoutCheck {
         guard end <= UInt64(file.count) else { return nil }
         self.file = file
         self.collections = collections
-        groups = SymbolTableCheck(file: file, leafK: leafK, internalK: internalK)
-        storage = DatasetStorageCheck(file: file, collections: collections, chunkTreeK: chunkTreeK)
+        claims = StructureClaims()
+        groups = SymbolTableCheck(file: file, claims: claims, leafK: leafK, internalK: internalK)
+        storage = DatasetStorageCheck(file: file, claims: claims, collections: collections, chunkTreeK: chunkTreeK)
         root = try groups.entry(&superblock, names: nil)
     }
 
@@ -81,7 +83,7 @@ struct HDF5LayoutCheck {
     private func checkObject(_ entry: GroupEntry) throws -> [GroupEntry] {
         let what = "object header at byte \(entry.objectAddress)"
         var single: [HeaderMessage.Kind: HDF5Cursor] = [:], links: [GroupEntry] = []
-        for message in try ObjectHeaderCheck.messages(at: entry.objectAddress, in: file) {
+        for message in try ObjectHeaderCheck.messages(at: entry.objectAddress, in: file, claims: claims) {
             var cursor = try HDF5Cursor(file, at: message.start, count: message.count, what: what)
             guard let kind = HeaderMessage.Kind(rawValue: message.type) else {
                 throw HDF5LayoutProblem.unsupported("object header message type \(message.type) in \(what)")

@@ -16,7 +16,7 @@ enum ObjectHeaderCheck {
         var messageHeaderSize: Int { version == 1 ? 8 : storesCreationOrder ? 6 : 4 }
     }
 
-    static func messages(at address: Int, in file: UnsafeRawBufferPointer) throws -> [HeaderMessage] {
+    static func messages(at address: Int, in file: UnsafeRawBufferPointer, claims: StructureClaims) throws -> [HeaderMessage] {
         let what = "object header at byte \(address)"
         let (format, firstChunk) = try prefix(at: address, in: file, what: what)
         var chunks = [firstChunk]
@@ -33,8 +33,9 @@ enum ObjectHeaderCheck {
                     continue
                 }
                 let next = try continuation(message, in: file, format: format, what: what)
-                guard !chunks.contains(where: { $0.start == next.start }), chunks.count < maximumChunks else {
-                    throw HDF5LayoutProblem.corrupt("\(what) continues into a chunk it already has, or into more than \(maximumChunks)")
+                try claims.claim(next.start, what: "continuation of \(what) at byte \(next.start)")
+                guard chunks.count < maximumChunks else {
+                    throw HDF5LayoutProblem.corrupt("\(what) continues into more than \(maximumChunks) chunks")
                 }
                 chunks.append(next)
             }

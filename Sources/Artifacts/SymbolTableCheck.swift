@@ -4,13 +4,14 @@
 /// count into a table of 2K entries unchecked), and only hard links are allowed.
 struct SymbolTableCheck {
     let file: UnsafeRawBufferPointer
+    let claims: StructureClaims
     /// The superblock's group leaf and internal node K.
     let leafK: Int, internalK: Int
     private static let entrySize = 40
 
     func entries(btree: Int, heap: Int) throws -> [GroupEntry] {
         let names = try localHeapData(at: heap)
-        let tree = BTreeCheck(file: file, kind: .group, keySize: 8, halfCapacity: internalK)
+        let tree = BTreeCheck(file: file, claims: claims, kind: .group, keySize: 8, halfCapacity: internalK)
         var entries: [GroupEntry] = []
         try tree.walk(from: btree) { key, child in
             // Keys are heap offsets of names that libhdf5 compares with strcmp.
@@ -23,6 +24,7 @@ struct SymbolTableCheck {
     /// The heap's data segment, after checking the free list stays within it and ends.
     private func localHeapData(at address: Int) throws -> HDF5Cursor {
         let what = "local heap at byte \(address)"
+        try claims.claim(address, what: what)
         var header = try HDF5Cursor(file, at: address, count: 32, what: what)
         guard try header.u32() == UInt32(littleEndian: 0x5041_4548), try header.u8() == 0 else {  // "HEAP", version 0
             throw HDF5LayoutProblem.corrupt("\(what) has no heap signature or another version")
@@ -58,6 +60,7 @@ struct SymbolTableCheck {
 
     private func nodeEntries(at address: Int, names: HDF5Cursor) throws -> [GroupEntry] {
         let what = "symbol table node at byte \(address)"
+        try claims.claim(address, what: what)
         var header = try HDF5Cursor(file, at: address, count: 8, what: what)
         guard try header.u32() == UInt32(littleEndian: 0x444F_4E53), try header.u8() == 1 else {  // "SNOD", version 1
             throw HDF5LayoutProblem.corrupt("\(what) has no node signature or another version")

@@ -55,6 +55,23 @@ final class HDF5LayoutCheckTests: XCTestCase {
         }
     }
 
+    func testStringDatasetReferenceLongerThanItsHeapObjectIsRefused() throws {
+        let path = scratchDirectory() + "/names.h5"
+        let file = try HDF5File(creatingAt: path)
+        try file.write(["hello"], to: "names")
+        try file.commit()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        // The dataset's one reference: length 5, then the address of the only global heap collection.
+        let collection = try XCTUnwrap(bytes.indices.first { bytes[$0...].starts(with: Array("GCOL".utf8)) })
+        let reference = [5, 0, 0, 0] + withUnsafeBytes(of: UInt64(collection).littleEndian, Array.init)
+        let offset = try XCTUnwrap(bytes.indices.first { bytes[$0...].starts(with: reference) })
+        bytes[offset] = 6
+        let damaged = try write(bytes)
+        assertArtifactError(.unreadable, file: damaged, containing: ["string 0 claims 6 bytes, its global heap object holds 5"]) {
+            try HDF5File(readingAt: damaged)
+        }
+    }
+
     func testUnterminatedAttributeNameIsRefused() throws {
         var probe = try probeFile()
         probe.bytes[probe.name + 5] = UInt8(ascii: "x")  // libhdf5 would strdup past the name
