@@ -89,7 +89,7 @@ struct DatasetStorageCheck {
             guard Self.filtersVlsamWrites.contains(filter) else { throw HDF5LayoutProblem.unsupported("filter \(filter)") }
             if nameLength > 0 {
                 var name = try cursor.take(nameLength)
-                _ = try name.terminatedName()
+                try name.skipTerminatedName()
             }
             try cursor.skip(4 * values + (version == 1 && values % 2 == 1 ? 4 : 0))
         }

@@ -64,7 +64,7 @@ enum DatatypeCheck {
         guard members > 0 else { throw HDF5LayoutProblem.corrupt("\(cursor.what) stores a compound without members") }
         for _ in 0..<members {
             let start = cursor.position
-            _ = try cursor.terminatedName()
+            try cursor.skipTerminatedName()
             let offset: Int
             if version < 3 {
                 try cursor.alignTo8(from: start)
@@ -93,7 +93,7 @@ enum DatatypeCheck {
         guard cursor.file[baseStart] & 0x0F == 0 else { throw HDF5LayoutProblem.unsupported("enumerations over non-integers") }
         for _ in 0..<members {
             let start = cursor.position
-            _ = try cursor.terminatedName()
+            try cursor.skipTerminatedName()
             if version < 3 { try cursor.alignTo8(from: start) }
         }
         try cursor.skip(members * base.size)

@@ -72,13 +72,12 @@ struct HDF5Cursor {
         return String(decoding: bytes.dropLast(), as: UTF8.self)
     }
 
-    /// A NUL-terminated name that must end within the structure.
-    mutating func terminatedName() throws -> String {
-        let rest = UnsafeRawBufferPointer(rebasing: file[position ..< end])
-        guard let terminator = rest.firstIndex(of: 0) else {
+    /// Skips a NUL-terminated name, which must end within the structure.
+    mutating func skipTerminatedName() throws {
+        guard let terminator = file[position ..< end].firstIndex(of: 0) else {
             throw HDF5LayoutProblem.corrupt("\(what) holds a name with no NUL before its end")
         }
-        return try name(count: terminator + 1)
+        position = terminator + 1
     }
 
     private mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {

@@ -14,11 +14,9 @@ enum LinkMessageCheck {
         guard length > 0, length <= cursor.remaining else {
             throw HDF5LayoutProblem.corrupt("\(cursor.what) has a link name of \(length) bytes in \(cursor.remaining)")
         }
-        var name = try cursor.take(length)
-        let nameBytes = UnsafeRawBufferPointer(rebasing: name.file[name.position ..< name.end])
-        try name.skip(length)
+        try cursor.skip(length)
         guard let address = try cursor.address() else { throw HDF5LayoutProblem.corrupt("\(cursor.what) links to nothing") }
-        return GroupEntry(name: String(decoding: nameBytes, as: UTF8.self), objectAddress: address, cachedSymbolTable: nil)
+        return GroupEntry(objectAddress: address, cachedSymbolTable: nil)
     }
 
     /// A link info (`links`) or attribute info message: flags, an optional maximum creation index

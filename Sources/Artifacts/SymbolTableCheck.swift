@@ -10,19 +10,19 @@ struct SymbolTableCheck {
     private static let entrySize = 40
 
     func entries(btree: Int, heap: Int) throws -> [GroupEntry] {
-        let names = try localHeapData(at: heap)
+        let names = try localHeapNames(at: heap)
         let tree = BTreeCheck(file: file, claims: claims, kind: .group, keySize: 8, halfCapacity: internalK)
         var entries: [GroupEntry] = []
         try tree.walk(from: btree) { key, child in
             // Keys are heap offsets of names that libhdf5 compares with strcmp.
-            _ = try name(at: try key.length(), in: names)
+            try names.check(offset: try key.length())
             if let child { entries += try nodeEntries(at: child, names: names) }
         }
         return entries
     }
 
     /// The heap's data segment, after checking the free list stays within it and ends.
-    private func localHeapData(at address: Int) throws -> HDF5Cursor {
+    private func localHeapNames(at address: Int) throws -> HeapNames {
         let what = "local heap at byte \(address)"
         try claims.claim(address, what: what)
         var header = try HDF5Cursor(file, at: address, count: 32, what: what)
@@ -33,6 +33,7 @@ struct SymbolTableCheck {
         let size = try header.length(), freeBlock = try header.u64()
         guard let dataAddress = try header.address() else { throw HDF5LayoutProblem.corrupt("\(what) has no data segment") }
         let data = try HDF5Cursor(file, at: dataAddress, count: size, what: "data of \(what)")
+        let lastTerminator = file[data.position ..< data.end].lastIndex(of: 0).map { $0 - data.position }
         // The free list ends with offset 1 (libhdf5's marker) or the undefined address.
         var offset = freeBlock, visited: Set<UInt64> = []
         while offset != 1, offset != .max {
@@ -46,19 +47,10 @@ struct SymbolTableCheck {
                 throw HDF5LayoutProblem.corrupt("\(what) has a free block larger than its data")
             }
         }
-        return data
+        return HeapNames(what: data.what, lastTerminator: lastTerminator)
     }
 
-    private func name(at offset: Int, in names: HDF5Cursor) throws -> String {
-        guard offset < names.end - names.position else {
-            throw HDF5LayoutProblem.corrupt("a name at offset \(offset) lies outside the \(names.what)")
-        }
-        var cursor = names
-        try cursor.skip(offset)
-        return try cursor.terminatedName()
-    }
-
-    private func nodeEntries(at address: Int, names: HDF5Cursor) throws -> [GroupEntry] {
+    private func nodeEntries(at address: Int, names: HeapNames) throws -> [GroupEntry] {
         let what = "symbol table node at byte \(address)"
         try claims.claim(address, what: what)
         var header = try HDF5Cursor(file, at: address, count: 8, what: what)
@@ -73,7 +65,7 @@ struct SymbolTableCheck {
     }
 
     /// A symbol table entry: name offset, object header address, cache type, reserved, scratch pad.
-    func entry(_ cursor: inout HDF5Cursor, names: HDF5Cursor?) throws -> GroupEntry {
+    func entry(_ cursor: inout HDF5Cursor, names: HeapNames?) throws -> GroupEntry {
         let nameOffset = try cursor.length()
         guard let objectAddress = try cursor.address() else {
             throw HDF5LayoutProblem.corrupt("\(cursor.what) has an entry without an object")
@@ -89,14 +81,27 @@ struct SymbolTableCheck {
             }
             cached = (btree, heap)
         }
-        let name = try names.map { try self.name(at: nameOffset, in: $0) } ?? ""
-        return GroupEntry(name: name, objectAddress: objectAddress, cachedSymbolTable: cached)
+        try names?.check(offset: nameOffset)
+        return GroupEntry(objectAddress: objectAddress, cachedSymbolTable: cached)
     }
 }
 
 /// One link of a group: the object it names and, when the entry caches it, the object's symbol table.
 struct GroupEntry {
-    let name: String
     let objectAddress: Int
     let cachedSymbolTable: (btree: Int, heap: Int)?
+}
+
+/// Where a local heap's names may start: libhdf5 reads a name from its offset up to a NUL
+/// (`strcmp`, `strdup`), so the name must have one after it within the heap's data.
+struct HeapNames {
+    let what: String
+    /// The offset of the data's last NUL; nil when it has none.
+    let lastTerminator: Int?
+
+    func check(offset: Int) throws {
+        guard let lastTerminator, offset <= lastTerminator else {
+            throw HDF5LayoutProblem.corrupt("a name at offset \(offset) does not end within the \(what)")
+        }
+    }
 }
