@@ -14,7 +14,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libjpeg-dev hdf5-tools pk
 SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test bench bench-eval eval fuzz weights fetch-smollm2 install-deps clean
+.PHONY: help build test bench bench-eval bench-peers eval fuzz weights fetch-smollm2 install-deps clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/' | expand -t 16
@@ -43,6 +43,9 @@ bench: ## vlsam-bench (arguments: BENCH_ARGS="..."), then bench-eval
 bench-eval: ## time vlsam-eval against pycocotools and faster-coco-eval on a val2017-size set
 	$(SWIFT) build -c release --product vlsam-eval
 	$(PYTHON) scripts/bench-eval
+
+bench-peers: fetch-smollm2 ## vlsam-bench --only gguf beside llama.cpp's llama-bench (built once from PyPI llama-cpp-python) on the SmolLM2 GGUF
+	$(PYTHON) scripts/bench-peers
 
 # COCO evaluation of a results file; IOU_TYPE segm (masks) or bbox, METRICS a JSON file to write.
 GT ?=

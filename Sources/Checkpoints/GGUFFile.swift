@@ -240,13 +240,17 @@ public final class GGUFFile {
 
     public func contains(_ name: String) -> Bool { tensorIndex[name] != nil }
 
+    /// The tensor's stored bytes where they lie in the mapping, valid while this file lives.
+    func mappedData(of info: GGUFTensorInfo) throws -> UnsafeRawBufferPointer {
+        guard let byteCount = info.byteCount else { throw unknownLayout(info) }
+        let start = dataOffset + info.offset
+        return UnsafeRawBufferPointer(rebasing: file.bytes[start ..< start + byteCount])
+    }
+
     /// A copy of the tensor's stored bytes (quantised blocks as they are in the file), for
     /// kernels that work on the quantised format directly.
     public func rawData(of name: String) throws -> [UInt8] {
-        let info = try tensorInfo(name)
-        guard let byteCount = info.byteCount else { throw unknownLayout(info) }
-        let start = dataOffset + info.offset
-        return Array(file.bytes[start ..< start + byteCount])
+        Array(try mappedData(of: tensorInfo(name)))
     }
 
     /// The tensor converted to float32, in the numpy/HF layout (shape = reversed `ne`).

@@ -20,7 +20,9 @@ public enum MatrixWeights: Sendable {
     }
 
     /// x·Wᵀ over the last dimension of `x`: [..., in] → [..., out].
-    public func apply(to x: Tensor) -> Tensor { projectSideBySide(x, [self]) }
+    public func apply(to x: Tensor, activations: ActivationPrecision = .float32) -> Tensor {
+        projectSideBySide(x, [self], activations: activations)
+    }
 
     /// Writes row `index` (an embedding lookup) as `inFeatures` floats.
     public func copyRow(_ index: Int, into destination: UnsafeMutablePointer<Float>) {
@@ -56,11 +58,12 @@ public enum MatrixWeights: Sendable {
 /// [..., Σ outᵢ] (a layer's q, k and v projections, say). All of them run in one parallel pass,
 /// which for a single token (decoding) costs one thread hand-off instead of one per matrix.
 ///
-/// One token: every matrix's rows are split into chunks over the threads; quantised chunks are
-/// multiplied straight from their blocks. Several tokens: float32 matrices go through sgemm;
-/// quantised ones are dequantised a chunk of rows at a time into per-thread scratch (which stays
-/// in cache) and multiplied by sgemm from there, so no float32 copy of the matrix ever exists.
-public func projectSideBySide(_ x: Tensor, _ matrices: [MatrixWeights]) -> Tensor {
+/// One token: every matrix's rows are split into chunks over the threads; with `.blockInt8`,
+/// quantised chunks are multiplied straight from their blocks by integer dot products. Otherwise
+/// float32 matrices go through sgemm, and quantised ones are dequantised a chunk of rows at a time
+/// into per-thread scratch (which stays in cache) and multiplied by sgemm from there, so no
+/// float32 copy of the matrix ever exists.
+public func projectSideBySide(_ x: Tensor, _ matrices: [MatrixWeights], activations: ActivationPrecision = .float32) -> Tensor {
     let inputs = x.shape.last ?? 0, tokens = inputs == 0 ? 0 : x.count / inputs
     precondition(matrices.allSatisfy { $0.inFeatures == inputs }, "projectSideBySide: input \(x.shape) vs matrices")
     let width = matrices.reduce(0) { $0 + $1.outFeatures }
@@ -76,7 +79,7 @@ public func projectSideBySide(_ x: Tensor, _ matrices: [MatrixWeights]) -> Tenso
         x.data.withUnsafeBufferPointer { input in
             let plan = ProjectionPlan(matrices: matrices, columnStarts: columnStarts, inputs: inputs, width: width,
                                       x: input.baseAddress!, out: out.baseAddress!)
-            if tokens == 1 { plan.vectorProducts() } else { plan.matrixProducts(tokens: tokens) }
+            if tokens == 1 { plan.vectorProducts(activations) } else { plan.matrixProducts(tokens: tokens) }
         }
     }
 }
@@ -100,18 +103,15 @@ private struct ProjectionPlan {
         return result
     }
 
-    func vectorProducts() {
+    func vectorProducts(_ activations: ActivationPrecision) {
         // About 64k multiply-adds per chunk: enough to repay a thread hand-off, small enough
         // that a core slowed by other work does not hold the rest back.
         let rowsPerChunk = max(16, (1 << 16) / max(inputs, 1) / 16 * 16)
         let work = chunks(rowsPerChunk: rowsPerChunk) { _ in true }
-        let blocks = inputs / QuantizedMatrix.blockLength
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(blocks, 1)) { blockSums in
-            for block in 0..<blocks {
-                blockSums[block] = simdSum(x + block * QuantizedMatrix.blockLength, QuantizedMatrix.blockLength)
-            }
-            let sums = UnsafePointer(blockSums.baseAddress!)
-            parallelFor(work.count) { _, item in
+        let quantizedX = activations == .blockInt8 && matrices.contains { if case .quantized = $0 { true } else { false } }
+            ? BlockQuantizedVector(x, count: inputs) : nil
+        withDequantizationScratch(rowsPerChunk: rowsPerChunk, chunks: work.count) { scratch in
+            parallelFor(work.count) { worker, item in
                 let (index, rows) = work[item]
                 let destination = out + columnStarts[index] + rows.lowerBound
                 switch matrices[index] {
@@ -122,7 +122,11 @@ private struct ProjectionPlan {
                                            c: destination, ldc: width)
                     }
                 case .quantized(let matrix):
-                    matrix.multiplyRows(rows, vector: x, blockSums: sums, into: destination)
+                    if let quantizedX {
+                        matrix.multiplyRows(rows, by: quantizedX, into: destination)
+                    } else {
+                        dequantizedProduct(matrix, rows: rows, tokens: 1, scratch: scratch(worker), into: destination)
+                    }
                 }
             }
         }
@@ -139,19 +143,30 @@ private struct ProjectionPlan {
         let rowsPerChunk = 128
         let work = chunks(rowsPerChunk: rowsPerChunk) { if case .quantized = $0 { return true } else { return false } }
         guard !work.isEmpty else { return }
-        let scratchSize = rowsPerChunk * inputs
-        let scratchCount = min(work.count, computeThreads()) * scratchSize
-        var scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
-        scratch.withUnsafeMutableBufferPointer { scratch in
+        withDequantizationScratch(rowsPerChunk: rowsPerChunk, chunks: work.count) { scratch in
             parallelFor(work.count) { worker, item in
                 let (index, rows) = work[item]
                 guard case .quantized(let matrix) = matrices[index] else { return }
-                let weights = scratch.baseAddress! + worker * scratchSize
-                matrix.dequantizeRows(rows, into: weights)
-                singleThreadedGEMM(transB: true, m: tokens, n: rows.count, k: inputs,
-                                   a: x, lda: inputs, b: weights, ldb: inputs,
-                                   c: out + columnStarts[index] + rows.lowerBound, ldc: width)
+                dequantizedProduct(matrix, rows: rows, tokens: tokens, scratch: scratch(worker),
+                                   into: out + columnStarts[index] + rows.lowerBound)
             }
         }
+    }
+
+    /// Calls `body` with a function that gives each worker room for `rowsPerChunk` float32 rows.
+    private func withDequantizationScratch(rowsPerChunk: Int, chunks: Int,
+                                           _ body: ((Int) -> UnsafeMutablePointer<Float>) -> Void) {
+        let scratchSize = rowsPerChunk * inputs, scratchCount = min(chunks, computeThreads()) * scratchSize
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(scratchCount, 1)) { scratch in
+            body { scratch.baseAddress! + $0 * scratchSize }
+        }
+    }
+
+    /// x·Wᵀ for `rows` of a quantised matrix, dequantised into `scratch` and multiplied by sgemm.
+    private func dequantizedProduct(_ matrix: QuantizedMatrix, rows: Range<Int>, tokens: Int,
+                                    scratch: UnsafeMutablePointer<Float>, into destination: UnsafeMutablePointer<Float>) {
+        matrix.dequantizeRows(rows, into: scratch)
+        singleThreadedGEMM(transB: true, m: tokens, n: rows.count, k: inputs,
+                           a: x, lda: inputs, b: scratch, ldb: inputs, c: destination, ldc: width)
     }
 }

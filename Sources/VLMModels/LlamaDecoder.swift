@@ -191,8 +191,9 @@ public struct LlamaDecoder {
     /// positions needs their queries, so such a cache must come from `makeCache(keepingQueries: true)`.
     /// `trace` receives per layer `v_L` ([T, kvHeads·headDim]) and `text_layer_L`, then
     /// `text_final_norm_output`.
+    /// `activations` applies to single-token products with quantised weights (see `ActivationPrecision`).
     public func forward(_ input: Tensor, cache: KVCache, attention observer: ((LayerAttention) -> Void)? = nil,
-                        trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+                        activations: ActivationPrecision = .float32, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         let c = config, past = cache.length, tokens = input.shape[0], total = past + tokens
         let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim, qkvWidth = qWidth + 2 * kvWidth
         precondition(observer == nil || past == 0 || cache.keepsQueries,
@@ -202,7 +203,7 @@ public struct LlamaDecoder {
         var x = input
         for (index, layer) in layers.enumerated() {
             // [T, q | k | v]: rotate q and k in place, store k and v, attend from q.
-            var qkv = projectSideBySide(rmsNorm(x, weight: layer.inputNorm, eps: c.rmsNormEps), layer.qkv)
+            var qkv = projectSideBySide(rmsNorm(x, weight: layer.inputNorm, eps: c.rmsNormEps), layer.qkv, activations: activations)
             let attention = qkv.data.withUnsafeMutableBufferPointer { p -> Tensor in
                 let q = p.baseAddress!, k = q + qWidth, v = k + kvWidth
                 applyRoPE(q, rowStride: qkvWidth, heads: c.heads, angles: angles)
@@ -221,10 +222,11 @@ public struct LlamaDecoder {
                                         queries: queries, keys: cache.keyRows(layer: index, count: total)))
             }
             trace?("v_\(index)", columns(qkv, qWidth + kvWidth, kvWidth))
-            addInPlace(&x, layer.o.apply(to: attention))
+            addInPlace(&x, layer.o.apply(to: attention, activations: activations))
 
-            let gateUp = projectSideBySide(rmsNorm(x, weight: layer.postAttentionNorm, eps: c.rmsNormEps), layer.gateUp)
-            addInPlace(&x, layer.down.apply(to: siluGatedProduct(gateUp)))
+            let gateUp = projectSideBySide(rmsNorm(x, weight: layer.postAttentionNorm, eps: c.rmsNormEps), layer.gateUp,
+                                           activations: activations)
+            addInPlace(&x, layer.down.apply(to: siluGatedProduct(gateUp), activations: activations))
             trace?("text_layer_\(index)", x)
         }
         cache.advance(by: tokens)
@@ -245,6 +247,8 @@ public struct LlamaDecoder {
 
     /// Prefills prompt embeddings [S, hidden] and decodes greedily until a stop token or
     /// `maxNewTokens`. With `forcedTokens`, those are fed instead of the argmax (teacher forcing).
+    /// The prompt and its logits are float32; each generated token runs with 8-bit activations
+    /// against quantised weights (`ActivationPrecision.blockInt8`), as llama.cpp decodes.
     public func generate(embeddings: Tensor, maxNewTokens: Int, stopTokens: Set<Int>, forcedTokens: [Int]? = nil,
                          onToken: ((Int) -> Void)? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Generation {
         let cache = makeCache(reserve: embeddings.shape[0] + maxNewTokens)
@@ -260,7 +264,7 @@ public struct LlamaDecoder {
             onToken?(next)
             if forcedTokens == nil && stopTokens.contains(next) { stopped = true; break }
             if tokens.count == limit { break }
-            logits = self.logits(forward(embed([next]), cache: cache))
+            logits = self.logits(forward(embed([next]), cache: cache, activations: .blockInt8), activations: .blockInt8)
         }
         return Generation(tokens: tokens, stoppedAtStopToken: stopped, promptLength: embeddings.shape[0])
     }
@@ -271,8 +275,8 @@ public struct LlamaDecoder {
     }
 
     /// Logits [vocab] of one final-norm hidden state.
-    public func logits(_ hidden: Tensor) -> [Float] {
-        lmHead.apply(to: hidden.reshaped([1, config.hiddenSize])).data
+    public func logits(_ hidden: Tensor, activations: ActivationPrecision = .float32) -> [Float] {
+        lmHead.apply(to: hidden.reshaped([1, config.hiddenSize]), activations: activations).data
     }
 }
 

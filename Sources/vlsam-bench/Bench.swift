@@ -44,8 +44,11 @@ struct Bench: ParsableCommand {
     @Option(help: "The real SmolLM2-135M GGUF (make fetch-smollm2).")
     var gguf = "downloads/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-    @Option(help: "Tokens generated when measuring decode speed.")
+    @Option(help: "Tokens generated when measuring SmolVLM's decode speed.")
     var decodeTokens = 32
+
+    @Option(help: "Runs of the GGUF prefill and decode whose mean rate is printed (as llama-bench's -r).")
+    var repetitions = 5
 
     enum Part: String, ExpressibleByArgument, CaseIterable {
         case sam, smolvlm, vlsam, driver, gguf
@@ -67,7 +70,7 @@ struct Bench: ParsableCommand {
                 try runDriverBench(bundle: bundle, checkpoint: checkpoint, image: image, workDirectory: vlmModel + "-driver")
             }
         }
-        if parts.contains(.gguf) { try runGGUFBench(path: gguf, decodeTokens: decodeTokens) }
+        if parts.contains(.gguf) { try runGGUFBench(path: gguf, repetitions: repetitions) }
     }
 
     /// sgemm, then the SAM-family encoder and decoder against it.

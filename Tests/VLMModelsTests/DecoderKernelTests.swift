@@ -128,10 +128,14 @@ final class DecoderKernelTests: XCTestCase {
             var random = Values(state: UInt64(name.utf8.reduce(7) { $0 &* 31 &+ Int($1) }.magnitude))
             let blocks = shape[0] * shape[1] / 32
             let codes = (0..<blocks * 16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-            let matrix = codes.withUnsafeBytes {
-                QuantizedMatrix(codes: .nibbles, rows: shape[0], columns: shape[1], blockCodes: $0,
-                                scales: random.halves(blocks, exponents: 6...9), offsets: .perBlock(random.halves(blocks, exponents: 8...11)))
+            let scales = random.halves(blocks, exponents: 6...9), minimums = random.halves(blocks, exponents: 8...11)
+            // ggml's Q4_1 block: float16 d and m, then 16 bytes of nibbles.
+            var bytes: [UInt8] = []
+            for block in 0..<blocks {
+                for half in [scales[block], minimums[block]] { bytes += [UInt8(half & 0xFF), UInt8(half >> 8)] }
+                bytes += codes[16 * block ..< 16 * (block + 1)]
             }
+            let matrix = QuantizedMatrix(format: .q4_1, rows: shape[0], columns: shape[1], copying: bytes)
             return quantized ? .quantized(matrix) : .dense(matrix.dequantized())
         }
 
