@@ -108,9 +108,11 @@ private struct ProjectionPlan {
         // that a core slowed by other work does not hold the rest back.
         let rowsPerChunk = max(16, (1 << 16) / max(inputs, 1) / 16 * 16)
         let work = chunks(rowsPerChunk: rowsPerChunk) { _ in true }
-        let quantizedX = activations == .blockInt8 && matrices.contains { if case .quantized = $0 { true } else { false } }
-            ? BlockQuantizedVector(x, count: inputs) : nil
-        withDequantizationScratch(rowsPerChunk: rowsPerChunk, chunks: work.count) { scratch in
+        let hasQuantized = matrices.contains { if case .quantized = $0 { true } else { false } }
+        let quantizedX = activations == .blockInt8 && hasQuantized ? BlockQuantizedVector(x, count: inputs) : nil
+        // Scratch only for dequantising: a large allocation per product would cost more than the product.
+        let scratchRows = hasQuantized && quantizedX == nil ? rowsPerChunk : 0
+        withDequantizationScratch(rowsPerChunk: scratchRows, chunks: work.count) { scratch in
             parallelFor(work.count) { worker, item in
                 let (index, rows) = work[item]
                 let destination = out + columnStarts[index] + rows.lowerBound

@@ -80,23 +80,30 @@ func runGGUFBench(path gguf: String, repetitions: Int) throws {
     let decoder = try GGUFLanguageModel(path: gguf).decoder
     let promptLength = 512, generated = 128
     let ids = (0..<promptLength).map { ($0 * 7919 + 11) % decoder.config.vocabSize }
-    func meanRate(_ tokens: Int, _ seconds: () -> Double) -> Double {
-        _ = seconds()
-        return (0..<max(repetitions, 1)).map { _ in Double(tokens) / max(seconds(), 1e-9) }.reduce(0, +) / Double(max(repetitions, 1))
+    /// The mean rate over the runs (after a warm-up), and the mean CPU seconds per token (all
+    /// threads; on a shared machine it shows how much of a slow rate was other people's load).
+    func rates(_ tokens: Int, _ run: () -> (wall: Double, cpu: Double)) -> (rate: Double, cpuPerToken: Double) {
+        _ = run()
+        let runs = (0..<max(repetitions, 1)).map { _ in run() }
+        return (runs.map { Double(tokens) / max($0.wall, 1e-9) }.reduce(0, +) / Double(runs.count),
+                runs.map(\.cpu).reduce(0, +) / Double(runs.count * tokens))
     }
-    let prefill = meanRate(promptLength) {
+    let prefill = rates(promptLength) {
         measure {
             let hidden = decoder.forward(decoder.embed(ids), cache: decoder.makeCache(reserve: promptLength))
             _ = decoder.logits(hidden[promptLength - 1])
-        }.wall
+        }
     }
     // generate's first token comes from the one-token prompt; the 128 after it are the decode.
     let start = decoder.embed([ids[0]])
-    let decode = meanRate(generated) {
-        measure { _ = decoder.generate(embeddings: start, maxNewTokens: generated + 1, stopTokens: []) }.wall
-            - measure { _ = decoder.generate(embeddings: start, maxNewTokens: 1, stopTokens: []) }.wall
+    let decode = rates(generated) {
+        let full = measure { _ = decoder.generate(embeddings: start, maxNewTokens: generated + 1, stopTokens: []) }
+        let promptOnly = measure { _ = decoder.generate(embeddings: start, maxNewTokens: 1, stopTokens: []) }
+        return (full.wall - promptOnly.wall, full.cpu - promptOnly.cpu)
     }
-    print(String(format: "SmolLM2-135M GGUF (Q4_1/Q8_0) prefill, 512 tokens (as llama-bench pp512): %.1f tokens/s", prefill))
-    print(String(format: "SmolLM2-135M GGUF (Q4_1/Q8_0) decode, 128 tokens from an empty cache (as llama-bench tg128): %.1f tokens/s", decode))
+    print(String(format: "SmolLM2-135M GGUF (Q4_1/Q8_0) prefill, 512 tokens (as llama-bench pp512): %.1f tokens/s  (cpu %.2f ms per token)",
+                 prefill.rate, 1000 * prefill.cpuPerToken))
+    print(String(format: "SmolLM2-135M GGUF (Q4_1/Q8_0) decode, 128 tokens from an empty cache (as llama-bench tg128): %.1f tokens/s  (cpu %.2f ms per token)",
+                 decode.rate, 1000 * decode.cpuPerToken))
     print(String(format: "peak RSS after SmolLM2-135M GGUF: %.0f MB", peakRSSMegabytes()))
 }
