@@ -1,4 +1,7 @@
-/// The stored number formats a checkpoint can hold; every one is converted to Float on load.
+import TensorMath
+
+/// The stored number formats a checkpoint can hold; each is converted to Float on load (bfloat16
+/// and float16 may instead be kept in 16 bits).
 enum ElementType: Sendable {
     case float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool
 
@@ -8,6 +11,15 @@ enum ElementType: Sendable {
         case .float32, .int32: return 4
         case .float16, .bfloat16, .int16: return 2
         case .int8, .uint8, .bool: return 1
+        }
+    }
+
+    /// The format a tensor of this type keeps when held in 16 bits; nil for other types.
+    var halfPrecisionFormat: HalfPrecisionTensor.Format? {
+        switch self {
+        case .bfloat16: return .bfloat16
+        case .float16: return .float16
+        default: return nil
         }
     }
 

@@ -37,6 +37,18 @@ final class MappedFile {
         munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     }
 
+    /// Drops the pages holding `range` from this process's memory once their bytes have been
+    /// copied out, so that loading holds the file's pages and the loaded tensors at once only for
+    /// one tensor. The mapping is private and never written: a page touched again is read again
+    /// from the file.
+    func release(_ range: Range<Int>) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let base = Int(bitPattern: bytes.baseAddress)
+        let start = (base + range.lowerBound) / page * page, end = base + range.upperBound
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED))
+    }
+
     func error(_ problem: String, kind: CheckpointError.Kind = .malformed, tensor: String? = nil) -> CheckpointError {
         CheckpointError(path: path, kind: kind, tensor: tensor, problem: problem)
     }

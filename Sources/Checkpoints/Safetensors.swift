@@ -2,15 +2,21 @@ import Foundation
 import TensorMath
 
 /// Loads a safetensors file: an 8-byte little-endian header length, a JSON header mapping
-/// names to dtype, shape and byte range, then the raw little-endian data.
+/// names to dtype, shape and byte range, then the raw little-endian data. Tensors are converted
+/// to float32, except bfloat16 and float16 ones when `keepingHalfPrecision`: those stay 16-bit.
+public func loadSafetensors(_ path: String, keepingHalfPrecision: Bool) throws -> StateDict {
+    try loadSafetensors(MappedFile(path: path), keepingHalfPrecision: keepingHalfPrecision)
+}
+
+/// Loads a safetensors file with every tensor converted to float32.
 public func loadSafetensors(_ path: String) throws -> StateDict {
-    try loadSafetensors(MappedFile(path: path))
+    try loadSafetensors(path, keepingHalfPrecision: false)
 }
 
 /// Checks the header as the reference implementation does before anything is allocated: the
 /// header fits the file, every tensor's byte range matches its dtype and shape, and the ranges
 /// tile the data section exactly (no gaps, no overlaps, nothing after the last).
-func loadSafetensors(_ file: MappedFile) throws -> StateDict {
+func loadSafetensors(_ file: MappedFile, keepingHalfPrecision: Bool = false) throws -> StateDict {
     let bytes = file.bytes
     let reader = ByteReader(bytes, path: file.path, context: "safetensors header")
     let declaredLength = try reader.integer(at: 0, as: UInt64.self)
@@ -39,10 +45,23 @@ func loadSafetensors(_ file: MappedFile) throws -> StateDict {
     try checkTiling(located, dataSize: data.count, file: file)
     try checkAllocation(located.map { ($0.name, $0.elementCount) }, file: file)
 
-    return StateDict(source: file.path, entries: located.map { tensor in
+    return StateDict(source: file.path, stored: located.map { tensor in
         let storage = UnsafeRawBufferPointer(rebasing: data[tensor.begin ..< tensor.end])
-        return (tensor.name, materializeTensor(tensor.type, storage: storage, layout: .contiguous(tensor.shape)))
+        defer { file.release(dataStart + tensor.begin ..< dataStart + tensor.end) }
+        if keepingHalfPrecision, let format = tensor.type.halfPrecisionFormat {
+            return (tensor.name, .halfPrecision(HalfPrecisionTensor(format: format, shape: tensor.shape, bits: littleEndianHalves(storage))))
+        }
+        return (tensor.name, .float32(materializeTensor(tensor.type, storage: storage, layout: .contiguous(tensor.shape))))
     })
+}
+
+/// The 16-bit values of `storage`, which holds them little-endian.
+private func littleEndianHalves(_ storage: UnsafeRawBufferPointer) -> [UInt16] {
+    let count = storage.count / 2
+    return [UInt16](unsafeUninitializedCapacity: count) { values, initialized in
+        for i in 0 ..< count { values[i] = UInt16(littleEndian: storage.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        initialized = count
+    }
 }
 
 /// The reference implementation refuses larger headers.

@@ -1,40 +1,81 @@
 import TensorMath
 
-/// Named tensors loaded from a checkpoint, converted to contiguous float32.
+/// A tensor as a state dict holds it: float32, or 16-bit floats kept as the file stores them.
+public enum StoredTensor: Sendable {
+    case float32(Tensor)
+    case halfPrecision(HalfPrecisionTensor)
+
+    public var shape: [Int] {
+        switch self {
+        case .float32(let tensor): return tensor.shape
+        case .halfPrecision(let tensor): return tensor.shape
+        }
+    }
+
+    /// As float32 (exact for 16-bit floats).
+    public var widened: Tensor {
+        switch self {
+        case .float32(let tensor): return tensor
+        case .halfPrecision(let tensor): return tensor.widened()
+        }
+    }
+}
+
+/// Named tensors loaded from a checkpoint, as contiguous float32 or, where the loader was asked
+/// to keep them, as the file's 16-bit floats.
 public struct StateDict: Sendable {
     /// The file the tensors came from (used in error messages).
     public let source: String
     /// Tensor names in file order.
     public let keys: [String]
+    /// The float32 tensors.
     public private(set) var tensors: [String: Tensor]
+    /// The tensors kept in 16 bits.
+    public private(set) var halfPrecisionTensors: [String: HalfPrecisionTensor]
 
     /// Builds a state dict from named tensors in order; a repeated name keeps the last tensor.
     public init(source: String, entries: [(name: String, tensor: Tensor)]) {
+        self.init(source: source, stored: entries.map { ($0.name, .float32($0.tensor)) })
+    }
+
+    /// Builds a state dict from named tensors in order; a repeated name keeps the last tensor.
+    public init(source: String, stored entries: [(name: String, tensor: StoredTensor)]) {
         var keys: [String] = []
-        var tensors: [String: Tensor] = [:]
+        var tensors: [String: Tensor] = [:], halfPrecisionTensors: [String: HalfPrecisionTensor] = [:]
         for (name, tensor) in entries {
-            if tensors[name] == nil { keys.append(name) }
-            tensors[name] = tensor
+            if tensors[name] == nil && halfPrecisionTensors[name] == nil { keys.append(name) }
+            tensors[name] = nil
+            halfPrecisionTensors[name] = nil
+            switch tensor {
+            case .float32(let value): tensors[name] = value
+            case .halfPrecision(let value): halfPrecisionTensors[name] = value
+            }
         }
         self.source = source
         self.keys = keys
         self.tensors = tensors
+        self.halfPrecisionTensors = halfPrecisionTensors
     }
 
-    public func tensor(_ name: String) throws -> Tensor {
-        guard let tensor = tensors[name] else {
-            throw CheckpointError(path: source, kind: .missingTensor, tensor: name,
-                                  problem: "no tensor named '\(name.oneLine())' among its \(keys.count) tensors")
-        }
-        return tensor
+    /// The tensor as stored.
+    public func stored(_ name: String) throws -> StoredTensor {
+        if let tensor = tensors[name] { return .float32(tensor) }
+        if let tensor = halfPrecisionTensors[name] { return .halfPrecision(tensor) }
+        throw CheckpointError(path: source, kind: .missingTensor, tensor: name,
+                              problem: "no tensor named '\(name.oneLine())' among its \(keys.count) tensors")
     }
 
-    public func contains(_ name: String) -> Bool { tensors[name] != nil }
+    /// The tensor as float32 (16-bit ones widened).
+    public func tensor(_ name: String) throws -> Tensor { try stored(name).widened }
 
-    public func shape(_ name: String) -> [Int]? { tensors[name]?.shape }
+    public func contains(_ name: String) -> Bool { tensors[name] != nil || halfPrecisionTensors[name] != nil }
+
+    public func shape(_ name: String) -> [Int]? { tensors[name]?.shape ?? halfPrecisionTensors[name]?.shape }
 
     /// Total number of elements over all tensors.
-    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
+    public var parameterCount: Int {
+        tensors.values.reduce(0) { $0 + $1.count } + halfPrecisionTensors.values.reduce(0) { $0 + $1.count }
+    }
 }
 
 /// Loads a PyTorch zip checkpoint, a safetensors file or a GGUF file (dequantised to float32;

@@ -23,14 +23,30 @@ public struct WeightReader {
         WeightReader(stateDict, prefix: prefix + name + ".", usage: usage)
     }
 
+    /// A tensor as float32 (16-bit ones widened).
     public func callAsFunction(_ name: String, shape: [Int]? = nil) throws -> Tensor {
-        let tensor = try stateDict.tensor(prefix + name)
-        if let shape, tensor.shape != shape {
+        try checkShape(name, shape)
+        return try stateDict.tensor(prefix + name)
+    }
+
+    /// Throws unless the tensor exists with `shape` (when given); records it as used.
+    private func checkShape(_ name: String, _ shape: [Int]?) throws {
+        let stored = try stateDict.stored(prefix + name)
+        if let shape, stored.shape != shape {
             throw CheckpointError(path: stateDict.source, kind: .wrongShape, tensor: prefix + name,
-                                  problem: "tensor '\(prefix + name)' has shape \(tensor.shape), expected \(shape)")
+                                  problem: "tensor '\(prefix + name)' has shape \(stored.shape), expected \(shape)")
         }
         usage.record(prefix + name)
-        return tensor
+    }
+
+    /// A matrix [out, in] (a projection or an embedding table), kept in 16 bits when the state
+    /// dict holds it so.
+    public func matrix(_ name: String, shape: [Int]) throws -> MatrixWeights {
+        try checkShape(name, shape)
+        switch try stateDict.stored(prefix + name) {
+        case .float32(let tensor): return .dense(tensor)
+        case .halfPrecision(let tensor): return .halfPrecision(tensor)
+        }
     }
 
     public func contains(_ name: String) -> Bool { stateDict.contains(prefix + name) }

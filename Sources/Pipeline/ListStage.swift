@@ -45,21 +45,26 @@ public struct ListStage {
                     progress: ((String) -> Void)? = nil) throws -> ObjectsArtifact {
         try requireOutput(output, differentFrom: [("image", imagePath)] + modelFolderInputs(bundle.directory))
         let photo = try decodeImage(atPath: imagePath)
-        let prompt = try bundle.prompt(options.prompt, image: photo, splitting: options.imageSplitting)
-        let ids = prompt.ids, tokenizer = bundle.tokenizer
+        let tokenizer = bundle.tokenizer
         let forced = options.objects.map { names in
             tokenizer.encode(" " + names.joined(separator: ", ")) + [bundle.stopTokens.min()!]
         }
         let start = Date()
-        // The connector output is kept in the artifact, so the attention stage never reruns the vision tower.
-        let features = bundle.model.imageFeatures(prompt.image.tiles)
+        // The connector output is kept in the artifact, so the attention stage never reruns the
+        // vision tower. The prompt's tiles (51 MB for a split 1800×1200 photo) are dropped with
+        // the prompt once it is encoded, before the language model's cache fills.
+        let (promptText, ids, splitting, tileCount, layout, features) = try {
+            let prompt = try bundle.prompt(options.prompt, image: photo, splitting: options.imageSplitting)
+            return (prompt.text, prompt.ids, prompt.splitting, prompt.image.tileCount, prompt.layout,
+                    bundle.model.imageFeatures(prompt.image.tiles))
+        }()
         // A teacher-forced answer is known already: the language model has nothing to add here
         // (the attention stage runs it over prompt and answer).
         let answer = try forced ?? bundle.model.generate(ids: ids, imageFeatures: features, maxNewTokens: options.maxNewTokens,
                                                          stopTokens: bundle.stopTokens).tokens
         let seconds = Date().timeIntervalSince(start)
         progress?(String(format: "%d prompt tokens, %d tiles, %d answer tokens in %.1f s", ids.count,
-                         prompt.image.tileCount, answer.count, seconds))
+                         tileCount, answer.count, seconds))
 
         let text = tokenizer.decode(answer, skipSpecialTokens: true)
         let byteLengths = answer.map { tokenizer.isSpecialToken($0) ? 0 : tokenizer.bytes(of: $0).count }
@@ -70,7 +75,6 @@ public struct ListStage {
             })
         }
 
-        let layout = prompt.layout
         let tiles = layout.tiles.map { t in
             ObjectsArtifact.Tile(row: t.row, col: t.col,
                                  rect: [t.rectInOriginal.x0, t.rectInOriginal.y0, t.rectInOriginal.x1, t.rectInOriginal.y1])
@@ -81,8 +85,8 @@ public struct ListStage {
                                    sourceImage: imagePath, sourceImageSHA256: try sha256Hex(ofFile: imagePath),
                                    parameters: try recordedParameters(options)),
             originalSize: ImageSize(height: photo.height, width: photo.width),
-            mode: forced == nil ? "generated" : "teacher_forced", imageSplitting: prompt.splitting,
-            promptText: prompt.text, inputIDs: ids, imageTokenPositions: layout.positions,
+            mode: forced == nil ? "generated" : "teacher_forced", imageSplitting: splitting,
+            promptText: promptText, inputIDs: ids, imageTokenPositions: layout.positions,
             imageTokenTile: layout.positions.indices.map(layout.tile(ofToken:)),
             imageTokenCell: layout.positions.indices.map(layout.cell(ofToken:)),
             gridSide: layout.gridSide, tiles: tiles, generatedIDs: answer, generatedText: text, objects: objects,

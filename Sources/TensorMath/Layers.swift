@@ -5,8 +5,31 @@ import Foundation
 
 /// y = x·Wᵀ + b over the last dimension of `x`.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
-    precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
+    weight.data.withUnsafeBufferPointer { w in
+        linear(x, weight: w.baseAddress!, outFeatures: weight.shape[0], inFeatures: weight.shape[1], bias: bias)
+    }
+}
+
+extension MatrixWeights {
+    /// x·Wᵀ + b over the last dimension of `x`. A 16-bit matrix is widened into scratch and goes
+    /// through exactly the computation of a float32 one, so both give the same bits.
+    public func apply(to x: Tensor, bias: Tensor) -> Tensor {
+        switch self {
+        case .dense(let weight):
+            return linear(x, weight: weight, bias: bias)
+        case .halfPrecision(let weight):
+            return weight.withWidened { linear(x, weight: $0, outFeatures: weight.rows, inFeatures: weight.columns, bias: bias) }
+        case .quantized:
+            var y = apply(to: x)
+            addInPlace(&y, bias)
+            return y
+        }
+    }
+}
+
+/// y = x·Wᵀ + b with W [outFeatures, inFeatures] at `weight`.
+private func linear(_ x: Tensor, weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int, bias: Tensor?) -> Tensor {
+    precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight [\(outFeatures), \(inFeatures)]")
     let rows = x.count / inFeatures
     var outShape = x.shape
     outShape[outShape.count - 1] = outFeatures
@@ -21,11 +44,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
             }
         }
         x.data.withUnsafeBufferPointer { px in
-            weight.data.withUnsafeBufferPointer { pw in
-                gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
-                     a: px.baseAddress!, lda: inFeatures, b: pw.baseAddress!, ldb: inFeatures,
-                     beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
-            }
+            gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                 a: px.baseAddress!, lda: inFeatures, b: weight, ldb: inFeatures,
+                 beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures)
         }
     }
 }

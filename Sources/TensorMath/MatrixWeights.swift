@@ -1,13 +1,15 @@
-/// The weight of a bias-free linear map, [out, in]: float32, or quantised blocks that the
-/// kernels compute on directly. Models hold this instead of a `Tensor` so one model definition
-/// runs on either kind of checkpoint.
+/// The weight of a bias-free linear map, [out, in]: float32, 16-bit floats as the checkpoint
+/// ships them, or quantised blocks; the kernels compute on each directly. Models hold this
+/// instead of a `Tensor` so one model definition runs on any kind of checkpoint.
 public enum MatrixWeights: Sendable {
     case dense(Tensor)
+    case halfPrecision(HalfPrecisionTensor)
     case quantized(QuantizedMatrix)
 
     public var outFeatures: Int {
         switch self {
         case .dense(let weight): return weight.shape[0]
+        case .halfPrecision(let matrix): return matrix.rows
         case .quantized(let matrix): return matrix.rows
         }
     }
@@ -15,6 +17,7 @@ public enum MatrixWeights: Sendable {
     public var inFeatures: Int {
         switch self {
         case .dense(let weight): return weight.shape[1]
+        case .halfPrecision(let matrix): return matrix.columns
         case .quantized(let matrix): return matrix.columns
         }
     }
@@ -31,6 +34,8 @@ public enum MatrixWeights: Sendable {
             weight.data.withUnsafeBufferPointer { w in
                 destination.update(from: w.baseAddress! + index * weight.shape[1], count: weight.shape[1])
             }
+        case .halfPrecision(let matrix):
+            matrix.widenRows(index ..< index + 1, into: destination)
         case .quantized(let matrix):
             matrix.dequantizeRows(index ..< index + 1, into: destination)
         }
@@ -48,6 +53,8 @@ public enum MatrixWeights: Sendable {
                     }
                 }
             })
+        case .halfPrecision(let matrix):
+            return .halfPrecision(matrix.permutingRows(order))
         case .quantized(let matrix):
             return .quantized(matrix.permutingRows(order))
         }
@@ -58,11 +65,14 @@ public enum MatrixWeights: Sendable {
 /// [..., Σ outᵢ] (a layer's q, k and v projections, say). All of them run in one parallel pass,
 /// which for a single token (decoding) costs one thread hand-off instead of one per matrix.
 ///
-/// One token: every matrix's rows are split into chunks over the threads; with `.blockInt8`,
-/// quantised chunks are multiplied straight from their blocks by integer dot products. Otherwise
-/// float32 matrices go through sgemm, and quantised ones are dequantised a chunk of rows at a time
-/// into per-thread scratch (which stays in cache) and multiplied by sgemm from there, so no
-/// float32 copy of the matrix ever exists.
+/// One token: every matrix's rows are split into chunks over the threads; float32 and 16-bit
+/// chunks go through one matrix–vector kernel (`multiplyRows`, which widens 16-bit weights in
+/// registers); with `.blockInt8`, quantised chunks are multiplied straight from their blocks by
+/// integer dot products. Otherwise (and for several tokens) float32 matrices go through sgemm,
+/// 16-bit ones through the same sgemm call on a widened copy in reused scratch (so both give the
+/// same bits), and quantised ones are dequantised a chunk of rows at a time into per-thread
+/// scratch (which stays in cache) and multiplied by sgemm from there, so no float32 copy of the
+/// matrix ever exists.
 public func projectSideBySide(_ x: Tensor, _ matrices: [MatrixWeights], activations: ActivationPrecision = .float32) -> Tensor {
     let inputs = x.shape.last ?? 0, tokens = inputs == 0 ? 0 : x.count / inputs
     precondition(matrices.allSatisfy { $0.inFeatures == inputs }, "projectSideBySide: input \(x.shape) vs matrices")
@@ -119,10 +129,11 @@ private struct ProjectionPlan {
                 switch matrices[index] {
                 case .dense(let weight):
                     weight.data.withUnsafeBufferPointer { w in
-                        singleThreadedGEMM(transB: true, m: 1, n: rows.count, k: inputs,
-                                           a: x, lda: inputs, b: w.baseAddress! + rows.lowerBound * inputs, ldb: inputs,
-                                           c: destination, ldc: width)
+                        multiplyRows(Float32Elements.self, w.baseAddress! + rows.lowerBound * inputs, rows: rows.count,
+                                     columns: inputs, vector: x, into: destination)
                     }
+                case .halfPrecision(let matrix):
+                    matrix.multiplyRows(rows, vector: x, into: destination)
                 case .quantized(let matrix):
                     if let quantizedX {
                         matrix.multiplyRows(rows, by: quantizedX, into: destination)
@@ -136,10 +147,14 @@ private struct ProjectionPlan {
 
     func matrixProducts(tokens: Int) {
         for (index, matrix) in matrices.enumerated() {
-            guard case .dense(let weight) = matrix else { continue }
-            weight.data.withUnsafeBufferPointer { w in
+            let product = { (w: UnsafePointer<Float>) in
                 gemm(transB: true, m: tokens, n: matrix.outFeatures, k: inputs,
-                     a: x, lda: inputs, b: w.baseAddress!, ldb: inputs, c: out + columnStarts[index], ldc: width)
+                     a: x, lda: inputs, b: w, ldb: inputs, c: out + columnStarts[index], ldc: width)
+            }
+            switch matrix {
+            case .dense(let weight): weight.data.withUnsafeBufferPointer { product($0.baseAddress!) }
+            case .halfPrecision(let weight): weight.withWidened(product)
+            case .quantized: continue
             }
         }
         let rowsPerChunk = 128

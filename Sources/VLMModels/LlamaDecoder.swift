@@ -92,8 +92,8 @@ public final class KVCache {
 }
 
 /// Where a LLaMA decoder's parameters come from, by Hugging Face name relative to the decoder
-/// (`layers.0.self_attn.q_proj.weight`): float32 tensors of a state dict, or a GGUF file whose
-/// projection matrices stay quantised.
+/// (`layers.0.self_attn.q_proj.weight`): a state dict's tensors (float32, or 16-bit as a
+/// bfloat16 checkpoint ships them), or a GGUF file whose projection matrices stay quantised.
 public protocol LlamaWeights {
     /// The file named in errors.
     var source: String { get }
@@ -105,7 +105,6 @@ public protocol LlamaWeights {
 
 extension WeightReader: LlamaWeights {
     public var source: String { stateDict.source }
-    public func matrix(_ name: String, shape: [Int]) throws -> MatrixWeights { .dense(try self(name, shape: shape)) }
     public func vector(_ name: String, shape: [Int]) throws -> Tensor { try self(name, shape: shape) }
 }
 
@@ -134,7 +133,7 @@ struct LlamaLayer {
     }
 }
 
-/// A LLaMA-style decoder (SmolLM2, and SmolVLM's text model), on float32 or quantised weights.
+/// A LLaMA-style decoder (SmolLM2, and SmolVLM's text model), on float32, 16-bit or quantised weights.
 public struct LlamaDecoder {
     public let config: LlamaConfig
     /// [vocab, hidden]

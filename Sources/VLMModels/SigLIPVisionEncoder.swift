@@ -4,20 +4,20 @@ import TensorMath
 /// One pre-LayerNorm SigLIP encoder layer: bidirectional attention with biases, tanh-GELU MLP.
 struct SigLIPLayer {
     let norm1: LayerNorm, norm2: LayerNorm
-    let q: Linear, k: Linear, v: Linear, out: Linear
-    let fc1: Linear, fc2: Linear
+    let q: Projection, k: Projection, v: Projection, out: Projection
+    let fc1: Projection, fc2: Projection
     let heads: Int
 
     init(_ w: WeightReader, config: VisionConfig) throws {
         let d = config.hiddenSize, m = config.intermediateSize
         norm1 = try LayerNorm(w.scoped("layer_norm1"), width: d, eps: config.layerNormEps)
         norm2 = try LayerNorm(w.scoped("layer_norm2"), width: d, eps: config.layerNormEps)
-        q = try Linear(w.scoped("self_attn.q_proj"), shape: [d, d])
-        k = try Linear(w.scoped("self_attn.k_proj"), shape: [d, d])
-        v = try Linear(w.scoped("self_attn.v_proj"), shape: [d, d])
-        out = try Linear(w.scoped("self_attn.out_proj"), shape: [d, d])
-        fc1 = try Linear(w.scoped("mlp.fc1"), shape: [m, d])
-        fc2 = try Linear(w.scoped("mlp.fc2"), shape: [d, m])
+        q = try Projection(w.scoped("self_attn.q_proj"), shape: [d, d])
+        k = try Projection(w.scoped("self_attn.k_proj"), shape: [d, d])
+        v = try Projection(w.scoped("self_attn.v_proj"), shape: [d, d])
+        out = try Projection(w.scoped("self_attn.out_proj"), shape: [d, d])
+        fc1 = try Projection(w.scoped("mlp.fc1"), shape: [m, d])
+        fc2 = try Projection(w.scoped("mlp.fc2"), shape: [d, m])
         heads = config.heads
     }
 
@@ -30,6 +30,19 @@ struct SigLIPLayer {
         addInPlace(&y, fc2(hidden))
         return y
     }
+}
+
+/// A linear layer with a bias whose weight stays in the checkpoint's precision.
+struct Projection {
+    let weight: MatrixWeights
+    let bias: Tensor
+
+    init(_ w: WeightReader, shape: [Int]) throws {
+        weight = try w.matrix("weight", shape: shape)
+        bias = try w("bias", shape: [shape[0]])
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor { weight.apply(to: x, bias: bias) }
 }
 
 /// The SigLIP vision tower of Idefics3: 16x16 patches of a 512x512 tile → [1024, D] features.
@@ -70,12 +83,11 @@ public struct SigLIPVisionEncoder {
 /// Idefics3's connector: pixel shuffle by `scale` (merging scale×scale neighbouring patches into
 /// one token) then a bias-free projection to the text width.
 public struct PixelShuffleConnector {
-    let projection: Linear
+    let projection: MatrixWeights
     let scale: Int
 
     init(_ w: WeightReader, scale: Int, visionWidth: Int, textWidth: Int) throws {
-        projection = try Linear(w.scoped("modality_projection.proj"), shape: [textWidth, visionWidth * scale * scale],
-                                bias: false)
+        projection = try w.scoped("modality_projection.proj").matrix("weight", shape: [textWidth, visionWidth * scale * scale])
         self.scale = scale
     }
 
@@ -102,6 +114,6 @@ public struct PixelShuffleConnector {
     public func callAsFunction(_ x: Tensor, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         let shuffled = pixelShuffle(x)
         trace?("pixel_shuffle_output", shuffled)
-        return projection(shuffled)
+        return projection.apply(to: shuffled)
     }
 }

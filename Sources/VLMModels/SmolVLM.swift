@@ -10,10 +10,13 @@ public struct SmolVLM {
     public let decoder: LlamaDecoder
 
     /// Loads `config.json` and `model.safetensors` (or a sharded `model.safetensors.index.json`)
-    /// from a Hugging Face model directory.
-    public init(directory: String) throws {
+    /// from a Hugging Face model directory. bfloat16 and float16 matrices stay 16-bit unless
+    /// `keepingHalfPrecision` is false (then every weight is widened to float32 on load; the
+    /// results are the same bits either way).
+    public init(directory: String, keepingHalfPrecision: Bool = true) throws {
         let config = try SmolVLMConfig(contentsOf: (directory as NSString).appendingPathComponent("config.json"))
-        try self.init(config: config, stateDict: try loadHuggingFaceWeights(directory: directory))
+        try self.init(config: config, stateDict: try loadHuggingFaceWeights(directory: directory,
+                                                                             keepingHalfPrecision: keepingHalfPrecision))
     }
 
     /// Loading is strict, as `load_state_dict` is: every tensor the configuration implies must be
@@ -31,7 +34,7 @@ public struct SmolVLM {
                                               visionWidth: config.vision.hiddenSize, textWidth: config.text.hiddenSize)
         let t = config.text
         decoder = try LlamaDecoder(w.scoped("model.text_model"),
-                                   lmHead: stateDict.contains("lm_head.weight") ? .dense(try w("lm_head.weight", shape: [t.vocabSize, t.hiddenSize])) : nil,
+                                   lmHead: stateDict.contains("lm_head.weight") ? try w.matrix("lm_head.weight", shape: [t.vocabSize, t.hiddenSize]) : nil,
                                    config: t)
         try w.requireEveryTensorUsed(by: "the model config.json describes (\(config.vision.layers) vision and \(t.layers) text layers)")
     }
@@ -121,10 +124,11 @@ func checkVocabulary(_ ids: [Int], vocabularySize: Int, source: String) throws {
     }
 }
 
-/// `model.safetensors`, or every shard named by `model.safetensors.index.json`, as one state dict.
-public func loadHuggingFaceWeights(directory: String) throws -> StateDict {
+/// `model.safetensors`, or every shard named by `model.safetensors.index.json`, as one state dict
+/// (bfloat16 and float16 tensors kept 16-bit when `keepingHalfPrecision`).
+public func loadHuggingFaceWeights(directory: String, keepingHalfPrecision: Bool = false) throws -> StateDict {
     let single = (directory as NSString).appendingPathComponent("model.safetensors")
-    if FileManager.default.fileExists(atPath: single) { return try loadSafetensors(single) }
+    if FileManager.default.fileExists(atPath: single) { return try loadSafetensors(single, keepingHalfPrecision: keepingHalfPrecision) }
     let index = (directory as NSString).appendingPathComponent("model.safetensors.index.json")
     guard let data = FileManager.default.contents(atPath: index) else {
         throw CheckpointError(path: directory, problem: "no model.safetensors or model.safetensors.index.json")
@@ -133,19 +137,19 @@ public func loadHuggingFaceWeights(directory: String) throws -> StateDict {
           let weightMap = root["weight_map"] as? [String: String] else {
         throw CheckpointError(path: index, problem: "no weight_map object")
     }
-    var entries: [(name: String, tensor: Tensor)] = []
+    var entries: [(name: String, tensor: StoredTensor)] = []
     var shardOf: [String: String] = [:]
     for shard in Set(weightMap.values).sorted() {
         guard !shard.contains("/") else {
             throw CheckpointError(path: index, problem: "shard '\(shard)' is not a file name in the model folder")
         }
-        let part = try loadSafetensors((directory as NSString).appendingPathComponent(shard))
+        let part = try loadSafetensors((directory as NSString).appendingPathComponent(shard), keepingHalfPrecision: keepingHalfPrecision)
         for name in part.keys {
             if let other = shardOf.updateValue(shard, forKey: name) {
                 throw CheckpointError(path: index, tensor: name, problem: "tensor '\(name)' is stored in both \(other) and \(shard)")
             }
-            entries.append((name, part.tensors[name]!))
+            entries.append((name, try part.stored(name)))
         }
     }
-    return StateDict(source: index, entries: entries)
+    return StateDict(source: index, stored: entries)
 }
