@@ -48,7 +48,10 @@ let package = Package(
                        providers: [.apt(["libjpeg-dev"])]),
 
         // One library per concern.
-        .target(name: "TensorMath", dependencies: ["CBLAS"], swiftSettings: optimise),
+        // The quantised matrix–vector kernels, in C for their lane-wise intrinsics; each picks its
+        // instruction set at run time, so the C needs no -march.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        .target(name: "TensorMath", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimise),
         .target(name: "Checkpoints", dependencies: ["TensorMath"], swiftSettings: optimise),
         // The shared vocabulary: image size, pixel point and box, prompt set.
         .target(name: "Geometry", dependencies: ["TensorMath"], swiftSettings: optimise),

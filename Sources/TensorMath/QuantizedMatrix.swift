@@ -1,3 +1,5 @@
+import CKernels
+
 // Matrices kept in ggml's 32-element quantised blocks (Q4_0, Q4_1, Q8_0), read where they lie —
 // in a GGUF file's mapping, block after block as ggml stores them — so holding a model costs no
 // more memory than its file. Two kinds of product use the blocks:
@@ -9,11 +11,10 @@
 // - dequantising rows to float32 (`dequantizeRows`) for sgemm: prefill, and products that must
 //   stay float32-exact.
 //
-// The integer dot products are plain Swift loops that LLVM turns into the target's instruction:
-// a 16-element reduction of `Int32(UInt8) · Int32(Int8)` becomes one `vpdpbusd` with AVX-512
-// VNNI (half a ymm register per 16 codes) and `vpmovzxbw` + `vpmaddwd` on AVX2 without VNNI.
-// (A single 32-element loop does not: the vectoriser splits it in two and the VNNI pattern no
-// longer matches.) So the choice between them is made at build time, by `-target-cpu`.
+// The integer products are C (Sources/CKernels): each block's dot product stays in 8 int32
+// lanes (vpdpbusd with AVX-512 VNNI, vpmaddubsw + vpmaddwd with AVX2), scaled into 8 float
+// lanes that are summed once per row. The instruction set is chosen at run time, so a binary
+// built for any x86-64 uses the fastest its CPU has.
 
 /// A [rows, columns] matrix of ggml quantised blocks, read in place. Element j of a block is
 /// Q4_0: (q − 8)·d, Q4_1: q·d + m, Q8_0: q·d, with d and m float16 and q 4-bit unsigned (byte j
@@ -124,67 +125,38 @@ public struct QuantizedMatrix: @unchecked Sendable {  // the blocks are read-onl
         Tensor(shape: [rows, columns]) { dequantizeRows(0..<rows, into: $0.baseAddress!) }
     }
 
+    /// The instruction sets `multiplyRows` has a kernel for, slowest first.
+    public enum InstructionSet: Int, CaseIterable, Comparable, Sendable {
+        case portable, avx2, avx512VNNI
+
+        /// The fastest this CPU runs, chosen when the process starts.
+        public static let fastest = InstructionSet(rawValue: Int(ck_fastest_instruction_set().rawValue))!
+
+        public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    }
+
     /// y[r − range.lowerBound] = Σ_c W[r, c]·x̂[c] for r in `range`, x̂ being the 8-bit `x`: per
-    /// block, the integer dot product of the codes scaled by d_w·d_x. The offsets fold into the
-    /// vector's code sums: Q4_0's −8 and Q8_0's −128 (its codes are shifted to unsigned, as the
-    /// u8×s8 instruction needs) in integers, Q4_1's m as m·(d_x·Σq_x).
-    public func multiplyRows(_ range: Range<Int>, by x: BlockQuantizedVector, into y: UnsafeMutablePointer<Float>) {
+    /// block, the integer dot product of the codes scaled by d_w·d_x; Q4_0's −8 and Q4_1's m
+    /// multiply the vector's d_x·Σq_x. The kernels are C (Sources/CKernels), one per instruction
+    /// set; `instructions` (at most `.fastest`) picks one, for tests.
+    public func multiplyRows(_ range: Range<Int>, by x: BlockQuantizedVector, into y: UnsafeMutablePointer<Float>,
+                             instructions: InstructionSet = .fastest) {
         precondition(x.count == columns, "multiplyRows: vector of \(x.count) for \(columns) columns")
-        x.withBlocks { codes, scales, codeSums, scaledSums in
-            // One loop per format, so no block pays for choosing.
-            switch format {
-            case .q4_0:
-                sumBlocks(range, into: y) { weights, block in
-                    Float(nibbleDot(weights + 2, codes + 32 * block) &- 8 &* codeSums[block]) * (half(weights, 0) * scales[block])
-                }
-            case .q4_1:
-                sumBlocks(range, into: y) { weights, block in
-                    Float(nibbleDot(weights + 4, codes + 32 * block)) * (half(weights, 0) * scales[block])
-                        + half(weights, 2) * scaledSums[block]
-                }
-            case .q8_0:
-                sumBlocks(range, into: y) { weights, block in
-                    Float(byteDot(weights + 2, codes + 32 * block) &- 128 &* codeSums[block]) * (half(weights, 0) * scales[block])
-                }
+        precondition(instructions <= .fastest, "multiplyRows: this CPU lacks \(instructions)")
+        let kernelFormat: CKBlockFormat = switch format {
+        case .q4_0: CK_Q4_0
+        case .q4_1: CK_Q4_1
+        case .q8_0: CK_Q8_0
+        }
+        let set = CKInstructionSet(rawValue: UInt32(instructions.rawValue))
+        x.withBlocks { codes, scales, _, scaledSums in
+            storedRows.withUnsafeBufferPointer { order in
+                ck_multiply_rows(set, kernelFormat, blocks.assumingMemoryBound(to: UInt8.self), rowBytes,
+                                 order.isEmpty ? nil : order.baseAddress,
+                                 range.lowerBound, range.count, blocksPerRow, codes, scales, scaledSums, y)
             }
         }
     }
-
-    /// y[r − range.lowerBound] = Σ over row r's blocks of `blockProduct(block start, block index)`.
-    @inline(__always)
-    private func sumBlocks(_ range: Range<Int>, into y: UnsafeMutablePointer<Float>,
-                           _ blockProduct: (UnsafeRawPointer, Int) -> Float) {
-        let blockBytes = format.blockBytes, perRow = blocksPerRow
-        for row in range {
-            let blockRow = rowStart(row)
-            var total: Float = 0
-            for block in 0..<perRow { total += blockProduct(blockRow + block * blockBytes, block) }
-            y[row - range.lowerBound] = total
-        }
-    }
-}
-
-/// Σ q_w·q_x over a Q4 block: unsigned nibbles (low ones for elements 0..<16, high ones for
-/// 16..<32) times signed 8-bit codes. Two 16-element reductions, each of which LLVM matches as
-/// one u8×s8 dot product.
-@inline(__always)
-private func nibbleDot(_ codes: UnsafeRawPointer, _ x: UnsafePointer<Int8>) -> Int32 {
-    let w = codes.assumingMemoryBound(to: UInt8.self)
-    var low: Int32 = 0, high: Int32 = 0
-    for j in 0..<16 { low += Int32(w[j] & 0xF) * Int32(x[j]) }
-    for j in 0..<16 { high += Int32(w[j] &>> 4) * Int32(x[16 + j]) }
-    return low + high
-}
-
-/// Σ (q_w + 128)·q_x over a Q8_0 block: the signed weight codes shifted to unsigned (x ^ 0x80),
-/// so the product is u8×s8 like the Q4 one; the caller subtracts 128·Σq_x.
-@inline(__always)
-private func byteDot(_ codes: UnsafeRawPointer, _ x: UnsafePointer<Int8>) -> Int32 {
-    let w = codes.assumingMemoryBound(to: UInt8.self)
-    var low: Int32 = 0, high: Int32 = 0
-    for j in 0..<16 { low += Int32(w[j] ^ 0x80) * Int32(x[j]) }
-    for j in 0..<16 { high += Int32(w[16 + j] ^ 0x80) * Int32(x[16 + j]) }
-    return low + high
 }
 
 /// The float16 at `offset` bytes into a block, widened (one vcvtph2ps with F16C).

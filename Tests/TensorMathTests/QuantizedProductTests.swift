@@ -68,7 +68,8 @@ final class QuantizedProductTests: XCTestCase {
 
     /// Every format, odd row counts, the rows split into ranges as threads split them, and the
     /// threaded side-by-side product: all equal the Double reference to 1e-5 of Σ|w·x̂|, and stay
-    /// within the activation rounding's bound Σ|w|·d/2 of the float32 product.
+    /// within the activation rounding's bound Σ|w|·d/2 of the float32 product. So do the kernels
+    /// of the slower instruction sets this CPU also runs (plain C, AVX2).
     func testIntegerProductsMatchTheReference() {
         for (index, format) in Self.formats.enumerated() {
             for (rows, columns) in [(37, 96), (203, 1024)] {
@@ -98,6 +99,19 @@ final class QuantizedProductTests: XCTestCase {
                     XCTAssertEqual(threaded.data[row], whole[row], "\(what): threaded")
                     let bound = w.indices.reduce(0) { $0 + abs(w[$1]) * Double(quantized.scales[($1 - w.startIndex) / 32]) / 2 }
                     XCTAssertEqual(Double(float32.data[row]), reference, accuracy: bound + 1e-5 * magnitude, "\(what): float32")
+                }
+                for instructions in QuantizedMatrix.InstructionSet.allCases where instructions < .fastest {
+                    var slower = [Float](repeating: .nan, count: rows)
+                    slower.withUnsafeMutableBufferPointer {
+                        matrix.multiplyRows(0 ..< rows, by: quantized, into: $0.baseAddress!, instructions: instructions)
+                    }
+                    for row in 0 ..< rows {
+                        let w = weights[row * columns ..< (row + 1) * columns]
+                        let reference = zip(w, activations).reduce(0) { $0 + $1.0 * $1.1 }
+                        let magnitude = zip(w, activations).reduce(0) { $0 + abs($1.0 * $1.1) }
+                        XCTAssertEqual(Double(slower[row]), reference, accuracy: 1e-5 * magnitude + 1e-9,
+                                       "\(format) \(rows)x\(columns) row \(row), \(instructions) kernel")
+                    }
                 }
             }
         }
