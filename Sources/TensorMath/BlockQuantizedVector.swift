@@ -1,18 +1,16 @@
 /// A float32 vector quantised to 8 bits per 32-element block for integer dot products with
 /// `QuantizedMatrix` blocks — llama.cpp's Q8_0 activation scheme: per block, d = max|x|/127 and
 /// q = round(x/d) in −127…127. Unlike ggml, d stays float32 (ggml rounds it to float16), and the
-/// block's code sum Σq is kept as an integer: Q4_0 and Q8_0 weights subtract a multiple of it,
-/// and Q4_1's m multiplies d·Σq (the `s` of ggml's Q8_1, which Q4_1 pairs with).
+/// block's d·Σq is kept: Q4_1's m multiplies it (the `s` of ggml's Q8_1, which Q4_1 pairs
+/// with), and Q4_0's −8.
 public struct BlockQuantizedVector {
     public let count: Int
     /// Per element, its code.
     public let codes: [Int8]
     /// Per block, d.
     public let scales: [Float]
-    /// Per block, Σq.
-    public let codeSums: [Int32]
-    /// Per block, d·Σq (what Q4_1's m multiplies).
-    let scaledSums: [Float]
+    /// Per block, d·Σq (what Q4_1's m and Q4_0's −8 multiply).
+    public let scaledSums: [Float]
 
     /// Quantises `count` floats (a multiple of 32) from `x`.
     public init(_ x: UnsafePointer<Float>, count: Int) {
@@ -38,17 +36,14 @@ public struct BlockQuantizedVector {
         }
         self.count = count
         self.scales = scales
-        self.codeSums = codeSums
         scaledSums = (0..<blocks).map { scales[$0] * Float(codeSums[$0]) }
     }
 
-    /// Calls `body(codes, scales, codeSums, scaledSums)` with the vector's storage.
-    func withBlocks<R>(_ body: (UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafePointer<Float>) -> R) -> R {
+    /// Calls `body(codes, scales, scaledSums)` with the vector's storage.
+    func withBlocks<R>(_ body: (UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Float>) -> R) -> R {
         codes.withUnsafeBufferPointer { codes in
             scales.withUnsafeBufferPointer { scales in
-                codeSums.withUnsafeBufferPointer { sums in
-                    scaledSums.withUnsafeBufferPointer { body(codes.baseAddress!, scales.baseAddress!, sums.baseAddress!, $0.baseAddress!) }
-                }
+                scaledSums.withUnsafeBufferPointer { body(codes.baseAddress!, scales.baseAddress!, $0.baseAddress!) }
             }
         }
     }

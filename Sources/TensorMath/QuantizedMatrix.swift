@@ -149,7 +149,7 @@ public struct QuantizedMatrix: @unchecked Sendable {  // the blocks are read-onl
         case .q8_0: CK_Q8_0
         }
         let set = CKInstructionSet(rawValue: UInt32(instructions.rawValue))
-        x.withBlocks { codes, scales, _, scaledSums in
+        x.withBlocks { codes, scales, scaledSums in
             storedRows.withUnsafeBufferPointer { order in
                 ck_multiply_rows(set, kernelFormat, blocks.assumingMemoryBound(to: UInt8.self), rowBytes,
                                  order.isEmpty ? nil : order.baseAddress,

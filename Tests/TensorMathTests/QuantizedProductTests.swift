@@ -57,7 +57,7 @@ final class QuantizedProductTests: XCTestCase {
             let values = x[32 * block ..< 32 * (block + 1)], codes = quantized.codes[32 * block ..< 32 * (block + 1)]
             let largest = values.map(abs).max()!, d = quantized.scales[block]
             XCTAssertEqual(Double(d), Double(largest) / 127, accuracy: Double(largest) * 1e-7, "block \(block): d = max|x|/127")
-            XCTAssertEqual(quantized.codeSums[block], codes.reduce(0) { $0 + Int32($1) }, "block \(block): code sum")
+            XCTAssertEqual(quantized.scaledSums[block], d * Float(codes.reduce(0) { $0 + Int32($1) }), "block \(block): d·Σq")
             XCTAssertEqual(codes.map { abs(Int($0)) }.max(), largest > 0 ? 127 : 0, "block \(block): the largest value gets ±127")
             for (value, code) in zip(values, codes) {
                 XCTAssertLessThanOrEqual(abs(Double(code) * Double(d) - Double(value)), Double(d) / 2 * (1 + 1e-5) + 1e-30,
@@ -89,6 +89,12 @@ final class QuantizedProductTests: XCTestCase {
                 }
                 let threaded = projectSideBySide(Tensor(shape: [1, columns], data: x), [.quantized(matrix)], activations: .blockInt8)
                 let float32 = projectSideBySide(Tensor(shape: [1, columns], data: x), [.quantized(matrix)])
+                let slower = QuantizedMatrix.InstructionSet.allCases.filter { $0 < .fastest }.map { instructions in
+                    (instructions, [Float](unsafeUninitializedCapacity: rows) { y, count in
+                        matrix.multiplyRows(0 ..< rows, by: quantized, into: y.baseAddress!, instructions: instructions)
+                        count = rows
+                    })
+                }
                 for row in 0 ..< rows {
                     let w = weights[row * columns ..< (row + 1) * columns]
                     let reference = zip(w, activations).reduce(0) { $0 + $1.0 * $1.1 }
@@ -99,18 +105,8 @@ final class QuantizedProductTests: XCTestCase {
                     XCTAssertEqual(threaded.data[row], whole[row], "\(what): threaded")
                     let bound = w.indices.reduce(0) { $0 + abs(w[$1]) * Double(quantized.scales[($1 - w.startIndex) / 32]) / 2 }
                     XCTAssertEqual(Double(float32.data[row]), reference, accuracy: bound + 1e-5 * magnitude, "\(what): float32")
-                }
-                for instructions in QuantizedMatrix.InstructionSet.allCases where instructions < .fastest {
-                    var slower = [Float](repeating: .nan, count: rows)
-                    slower.withUnsafeMutableBufferPointer {
-                        matrix.multiplyRows(0 ..< rows, by: quantized, into: $0.baseAddress!, instructions: instructions)
-                    }
-                    for row in 0 ..< rows {
-                        let w = weights[row * columns ..< (row + 1) * columns]
-                        let reference = zip(w, activations).reduce(0) { $0 + $1.0 * $1.1 }
-                        let magnitude = zip(w, activations).reduce(0) { $0 + abs($1.0 * $1.1) }
-                        XCTAssertEqual(Double(slower[row]), reference, accuracy: 1e-5 * magnitude + 1e-9,
-                                       "\(format) \(rows)x\(columns) row \(row), \(instructions) kernel")
+                    for (instructions, y) in slower {
+                        XCTAssertEqual(Double(y[row]), reference, accuracy: 1e-5 * magnitude + 1e-9, "\(what): \(instructions) kernel")
                     }
                 }
             }
