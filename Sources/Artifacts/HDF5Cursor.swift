@@ -38,6 +38,14 @@ struct HDF5Cursor {
         try skip((8 - (position - start) % 8) % 8)
     }
 
+    /// Reads a structure's 4-byte ASCII signature and its version byte, refusing any other.
+    mutating func expectSignature(_ signature: String, version: Int) throws {
+        let found = try (0..<4).map { _ in UInt8(try u8()) }
+        guard found == Array(signature.utf8), try u8() == version else {
+            throw HDF5LayoutProblem.corrupt("\(what) has no \(signature) signature of version \(version)")
+        }
+    }
+
     mutating func u8() throws -> Int { Int(try read(UInt8.self)) }
     mutating func u16() throws -> Int { Int(UInt16(littleEndian: try read(UInt16.self))) }
     mutating func u32() throws -> Int { Int(UInt32(littleEndian: try read(UInt32.self))) }

@@ -26,9 +26,7 @@ struct SymbolTableCheck {
         let what = "local heap at byte \(address)"
         try claims.claim(address, what: what)
         var header = try HDF5Cursor(file, at: address, count: 32, what: what)
-        guard try header.u32() == UInt32(littleEndian: 0x5041_4548), try header.u8() == 0 else {  // "HEAP", version 0
-            throw HDF5LayoutProblem.corrupt("\(what) has no heap signature or another version")
-        }
+        try header.expectSignature("HEAP", version: 0)
         try header.skip(3)
         let size = try header.length(), freeBlock = try header.u64()
         guard let dataAddress = try header.address() else { throw HDF5LayoutProblem.corrupt("\(what) has no data segment") }
@@ -54,9 +52,7 @@ struct SymbolTableCheck {
         let what = "symbol table node at byte \(address)"
         try claims.claim(address, what: what)
         var header = try HDF5Cursor(file, at: address, count: 8, what: what)
-        guard try header.u32() == UInt32(littleEndian: 0x444F_4E53), try header.u8() == 1 else {  // "SNOD", version 1
-            throw HDF5LayoutProblem.corrupt("\(what) has no node signature or another version")
-        }
+        try header.expectSignature("SNOD", version: 1)
         try header.skip(1)
         let count = try header.u16()
         guard count <= 2 * leafK else { throw HDF5LayoutProblem.corrupt("\(what) claims \(count) entries, at most \(2 * leafK) fit") }

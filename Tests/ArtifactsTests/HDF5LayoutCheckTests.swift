@@ -36,6 +36,28 @@ final class HDF5LayoutCheckTests: XCTestCase {
         XCTAssertEqual(probe.bytes[probe.reference], 5, "the reference's stored length")
     }
 
+    func testStructureWithAnotherSignatureOrVersionIsRefused() throws {
+        // A root with a dataset has a local heap (HEAP) and a symbol table node (SNOD).
+        let path = scratchDirectory() + "/group.h5"
+        let file = try HDF5File(creatingAt: path)
+        try file.write([1, 2, 3] as [Int32], shape: [3], to: "values")
+        try file.commit()
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        XCTAssertEqual(try HDF5File(readingAt: path).readInt32("values").values, [1, 2, 3])
+        for (signature, version) in [("HEAP", 0), ("SNOD", 1)] {
+            let start = try XCTUnwrap(bytes.indices.first { bytes[$0...].starts(with: Array(signature.utf8)) }, "no \(signature)")
+            var wrongSignature = bytes, wrongVersion = bytes
+            wrongSignature[start] ^= 0x20
+            wrongVersion[start + 4] = UInt8(version + 1)
+            for damaged in [wrongSignature, wrongVersion] {
+                let path = try write(damaged)
+                assertArtifactError(.unreadable, file: path, containing: ["has no \(signature) signature of version \(version)"]) {
+                    _ = try HDF5File(readingAt: path)
+                }
+            }
+        }
+    }
+
     func testStringLongerThanItsHeapObjectIsRefused() throws {
         var probe = try probeFile()
         probe.bytes[probe.reference + 3] = 0x80  // 2 GiB + 5: libhdf5 would allocate and fill it
