@@ -94,8 +94,32 @@ public struct SegmentAnythingModel {
         } else {
             globalBlocks = Set(0..<depth)
         }
-        return ImageEncoderConfig(family: family, embedDim: dim, depth: depth, heads: dim / 64,
-                                  windowSize: window, globalBlocks: globalBlocks)
+        let config = ImageEncoderConfig(family: family, embedDim: dim, depth: depth, heads: dim / 64,
+                                        windowSize: window, globalBlocks: globalBlocks)
+        try checkOfficialLayout(config, source: sd.source)
+        return config
+    }
+
+    /// The published encoders by family and width. SAM checkpoints carry no config, so without
+    /// this a checkpoint that lost its last blocks would load as a shorter model.
+    static let officialLayouts: [ModelFamily: [Int: (depth: Int, globalBlocks: Set<Int>, window: Int)]] = [
+        .sam: [768: (12, [2, 5, 8, 11], 14), 1024: (24, [5, 11, 17, 23], 14), 1280: (32, [7, 15, 23, 31], 14)],
+        .efficientSAM: [192: (12, Set(0..<12), 0), 384: (12, Set(0..<12), 0)],
+    ]
+
+    /// A checkpoint with a published width must have that model's blocks; other widths are
+    /// custom models (the parity bundles' reduced encoders) and are taken as they are.
+    static func checkOfficialLayout(_ config: ImageEncoderConfig, source: String) throws {
+        guard let official = officialLayouts[config.family]?[config.embedDim] else { return }
+        let expected = ImageEncoderConfig(family: config.family, embedDim: config.embedDim, depth: official.depth,
+                                          heads: config.heads, windowSize: official.window, globalBlocks: official.globalBlocks)
+        guard config != expected else { return }
+        func layout(_ c: ImageEncoderConfig) -> String {
+            let global = c.globalBlocks.count == c.depth ? "all global" : "global attention in blocks \(c.globalBlocks.sorted())"
+            return "\(c.depth) encoder blocks, \(global)" + (c.windowSize > 0 ? ", \(c.windowSize)x\(c.windowSize) windows" : "")
+        }
+        throw CheckpointError(path: source, problem: "width \(config.embedDim) is \(name(for: expected))'s, which has "
+                              + "\(layout(expected)), but the checkpoint has \(layout(config)) (truncated or altered?)")
     }
 
     static func name(for config: ImageEncoderConfig) -> String {

@@ -42,4 +42,23 @@ final class ArchitectureDetectionTests: XCTestCase {
             XCTAssertTrue(String(describing: error).contains("image_encoder.blocks.3.attn.proj"), "\(error)")
         }
     }
+
+    /// SAM ships no config: an official width with fewer blocks, or global blocks elsewhere, is a
+    /// damaged checkpoint, not a smaller model.
+    func testOfficialWidthsNeedTheirPublishedBlocks() throws {
+        let cases: [(ModelFamily, Int, Int, Set<Int>, String)] = [
+            (.sam, 768, 11, [2, 5, 8], "the checkpoint has 11 encoder blocks"),
+            (.sam, 768, 12, [2, 5, 8, 10], "global attention in blocks [2, 5, 8, 10]"),
+            (.efficientSAM, 192, 11, [], "the checkpoint has 11 encoder blocks, all global"),
+        ]
+        for (family, dim, depth, global, detail) in cases {
+            let damaged = try checkpoint(family: family, dim: dim, depth: depth, globalBlocks: global)
+            XCTAssertThrowsError(try SegmentAnythingModel(stateDict: damaged)) { error in
+                let text = String(describing: error)
+                XCTAssertTrue(text.contains("width \(dim) is \(family == .sam ? "sam_vit_b" : "efficientsam_vitt")'s, which has 12 encoder blocks"), text)
+                XCTAssertTrue(text.contains(detail), text)
+                XCTAssertFalse(text.contains("\n"), text)
+            }
+        }
+    }
 }
