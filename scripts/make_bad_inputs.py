@@ -14,9 +14,9 @@ Every case is a small file (a 24 x 16 photo at most, a few kB). A case is either
 Cases: the eight EXIF orientations as JPEG (APP1, little-endian TIFF as Pillow writes it) and as
 PNG (eXIf chunk), a big-endian (Motorola) EXIF block, malformed EXIF blocks (ignored: the photo is
 used as stored), CMYK JPEGs with and without Adobe's APP14 marker, greyscale and progressive
-JPEG, every PNG colour type (grey 1/8/16-bit, RGB 8/16-bit, RGB+tRNS, grey+alpha, RGBA, palette,
-palette+tRNS, Adam7 interlaced), content whose extension names the other format; zero-byte, garbage, text and
-truncated files, a corrupt CRC, corrupt compressed data, random JPEG scan data (no checksum, so it
+JPEG (one with 1000 scans, the most vlsam reads, and one with 1001), every PNG colour type (grey
+1/8/16-bit, RGB 8/16-bit, RGB+tRNS, grey+alpha, RGBA, palette, palette+tRNS, Adam7 interlaced),
+content whose extension names the other format; zero-byte, garbage, text and truncated files, a corrupt CRC, corrupt compressed data, random JPEG scan data (no checksum, so it
 decodes, to garbage, as in Pillow), zero and absurd dimensions (a PNG whose IHDR claims
 100000 x 100000, a JPEG whose SOF claims 60000 x 60000 and one above libjpeg's 65500), 12-bit and
 lossless JPEG.
@@ -144,6 +144,15 @@ def patched_sof(jpeg_bytes, width=None, height=None, precision=None, marker=None
     return bytes(data)
 
 
+def with_scans(jpeg_bytes, total):
+    """The same JPEG with its last scan repeated until it has `total` scans (a repeated refinement
+    scan is a bogus progression, which libjpeg warns about and decodes)."""
+    last = jpeg_bytes.rindex(b"\xff\xda")
+    assert jpeg_bytes.endswith(b"\xff\xd9")
+    scans = jpeg_bytes.count(b"\xff\xda")
+    return jpeg_bytes[:-2] + jpeg_bytes[last:-2] * (total - scans) + b"\xff\xd9"
+
+
 def pillow_upright(data):
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
@@ -205,6 +214,9 @@ def cases():
     decode("cmyk-no-adobe-marker.jpg", without_segment(cmyk_jpeg, 0xEE), tolerance=JPEG_TOLERANCE)
     decode("grey.jpg", jpeg(Image.fromarray(stored[:, :, 1])), tolerance=JPEG_TOLERANCE)
     decode("progressive.jpg", jpeg(stored, progressive=True), tolerance=JPEG_TOLERANCE)
+    grey_progressive = jpeg(Image.fromarray(stored[:, :, 1]), progressive=True)
+    decode("progressive-1000-scans.jpg", with_scans(grey_progressive, 1000), tolerance=JPEG_TOLERANCE,
+           note="the most scans vlsam decodes")
     decode("png-content.jpg", plain_png, note="named .jpg, sniffed as PNG")
     decode("jpeg-content.png", plain_jpeg, tolerance=JPEG_TOLERANCE, note="named .png, sniffed as JPEG")
 
@@ -263,6 +275,7 @@ def cases():
     refuse("jpeg-sof-zero-width.jpg", patched_sof(plain_jpeg, width=0), "corrupt", ["Empty JPEG image"])
     refuse("jpeg-12-bit.jpg", patched_sof(plain_jpeg, precision=12), "unsupported", ["precision 12"])
     refuse("jpeg-lossless.jpg", patched_sof(plain_jpeg, marker=0xC3), "unsupported", ["SOF type 0xc3"])
+    refuse("progressive-1001-scans.jpg", with_scans(grey_progressive, 1001), "unsupported", ["more than 1000 scans"])
     return decodes, refused
 
 

@@ -40,6 +40,22 @@ static void guard_fail(j_common_ptr cinfo) {
     longjmp(guard->jump, 1);
 }
 
+/// Every scan of a JPEG makes libjpeg pass over the whole image again, and a scan can be a few
+/// bytes (one end-of-band run covers 32767 blocks), so a small file can decode for minutes.
+/// Encoders write about 10 scans (libjpeg-turbo's djpeg has -maxscans for the same reason).
+enum { MAX_JPEG_SCANS = 1000 };
+
+/// libjpeg's progress hook, called at least once per scan while it reads the input.
+static void limit_scans(j_common_ptr cinfo) {
+    if (((j_decompress_ptr)cinfo)->input_scan_number <= MAX_JPEG_SCANS) return;
+    JPEGGuard *guard = (JPEGGuard *)cinfo->err;
+    guard->status = VL_CODEC_UNSUPPORTED;
+    snprintf(guard->message, sizeof guard->message,
+             "JPEG with more than %d scans (encoders write about 10; each scan is another pass over the image)",
+             MAX_JPEG_SCANS);
+    longjmp(guard->jump, 1);
+}
+
 /// Warnings that mean part of the image data is missing or garbled. libjpeg would
 /// carry on and fill the rest with grey; a half-grey image must not pass as a decode.
 static int is_damaging_warning(int code) {
@@ -117,6 +133,8 @@ VLCodecStatus vl_decode_jpeg(const unsigned char *data, size_t size, size_t max_
     }
 
     jpeg_create_decompress(&cinfo);
+    struct jpeg_progress_mgr scan_limit = {.progress_monitor = limit_scans};
+    cinfo.progress = &scan_limit;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
