@@ -115,6 +115,10 @@ enum GGUFValueType: UInt32 {
 }
 
 extension ByteReader {
+    /// Every element becomes a GGUFValue of about 24 bytes, so the file's size alone would let a
+    /// metadata array of single bytes take 24 times the file in memory.
+    static let maximumGGUFArrayCount = 1 << 24
+
     /// A GGUF string: a uint64 byte count, then that many UTF-8 bytes (no terminator).
     mutating func readGGUFString() throws -> String {
         let length = try read(UInt64.self)
@@ -163,6 +167,11 @@ extension ByteReader {
             guard count <= UInt64((bytes.count - position) / elementType.minimumByteCount) else {
                 throw error("an array of \(grouped(count)) elements at offset \(grouped(position - 8)) cannot fit in the \(grouped(bytes.count))-byte file (truncated?)",
                             kind: count > UInt64(bytes.count) ? .tooLarge : .truncated)
+            }
+            guard count <= UInt64(Self.maximumGGUFArrayCount) else {
+                throw error("an array of \(grouped(count)) elements at offset \(grouped(position - 8)) is longer than the "
+                            + "\(grouped(Self.maximumGGUFArrayCount)) vlsam reads (vocabularies and merge lists have a few hundred thousand)",
+                            kind: .tooLarge)
             }
             var elements: [GGUFValue] = []
             elements.reserveCapacity(Int(count))

@@ -39,6 +39,17 @@ final class GGUFErrorTests: XCTestCase {
         assertCheckpointError(try loadCheckpoint(path), path: path, mentioning: ["'blk.0.ffn_down.weight'", "Q2_K"])
     }
 
+    /// The file's size bounds an array's count, but each element takes ~24 bytes in memory: a
+    /// metadata array beyond 2^24 elements is refused before it is read.
+    func testOverlongMetadataArray() throws {
+        var writer = GGUFTestWriter()
+        writer.add("general.architecture", string: "fixture")
+        writer.add("padding", uint8s: Array(repeating: 1, count: (1 << 24) + 1))
+        let path = try writeScratchFile("long-array.gguf", writer.bytes())
+        assertCheckpointError(try GGUFFile(path: path), path: path,
+                              mentioning: ["an array of 16,777,217 elements", "longer than the 16,777,216 vlsam reads"])
+    }
+
     func testWrongMagicAndVersion() throws {
         let original = try readBytes(Fixtures.path("gguf_types.gguf"))
         var wrongMagic = original

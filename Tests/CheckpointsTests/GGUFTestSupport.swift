@@ -89,6 +89,10 @@ struct GGUFTestWriter {
         metadata.append((key, 9, Self.littleEndian(UInt32(8)) + Self.littleEndian(UInt64(values.count)) + values.flatMap(Self.string)))
     }
 
+    mutating func add(_ key: String, uint8s values: [UInt8]) {
+        metadata.append((key, 9, Self.littleEndian(UInt32(0)) + Self.littleEndian(UInt64(values.count)) + values))
+    }
+
     mutating func addTensor(_ name: String, type: UInt32, ne: [UInt64], data: [UInt8]) {
         tensors.append((name, type, ne, data))
     }
