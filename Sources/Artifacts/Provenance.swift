@@ -41,8 +41,8 @@ public struct Provenance: Sendable, Equatable {
     public static func isRandomWeights(_ checkpointPath: String) -> Bool {
         guard !checkpointPath.isEmpty else { return false }
         var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: checkpointPath, isDirectory: &isFolder)
-        let folder = isFolder.boolValue ? checkpointPath : (checkpointPath as NSString).deletingLastPathComponent
+        let isExistingFolder = FileManager.default.fileExists(atPath: checkpointPath, isDirectory: &isFolder) && isFolder.boolValue
+        let folder = isExistingFolder ? checkpointPath : (checkpointPath as NSString).deletingLastPathComponent
         return ["parity.h5", randomWeightsMarker].contains {
             FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0))
         }
