@@ -6,13 +6,7 @@ extension GGUFFile {
     /// numpy/HF layout (`columns` = ne[0]). nil for any other type.
     public func quantizedMatrix(_ name: String) throws -> QuantizedMatrix? {
         let info = try tensorInfo(name)
-        let format: QuantizedMatrix.Format
-        switch info.type {
-        case .q4_0: format = .q4_0
-        case .q4_1: format = .q4_1
-        case .q8_0: format = .q8_0
-        default: return nil
-        }
+        guard case .blocks(let format) = GGMLDecoding(info.type) else { return nil }
         guard info.ne.dropFirst(2).allSatisfy({ $0 == 1 }) else {
             throw CheckpointError(path: path, problem: "tensor '\(name.oneLine())' has ne \(info.ne), expected a matrix (at most 2 dimensions)")
         }

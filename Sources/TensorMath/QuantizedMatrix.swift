@@ -36,6 +36,36 @@ public struct QuantizedMatrix: @unchecked Sendable {  // the blocks are read-onl
 
         /// Where a block's codes start.
         var codeOffset: Int { self == .q4_1 ? 4 : 2 }
+
+        /// Consecutive blocks (`blocks.count / blockBytes` of them) as float32, in storage order.
+        public func dequantize(_ blocks: UnsafeRawBufferPointer, into destination: UnsafeMutablePointer<Float>) {
+            guard let start = blocks.baseAddress else { return }
+            for block in 0..<blocks.count / blockBytes {
+                dequantizeBlock(start + block * blockBytes, into: destination + block * QuantizedMatrix.blockLength)
+            }
+        }
+
+        /// One block's 32 values: multiply, then add, each rounded, as ggml dequantises (Swift
+        /// never contracts the two into a fused multiply-add, which could differ in the last bit).
+        @inline(__always)
+        func dequantizeBlock(_ block: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
+            let d = half(block, 0), codes = (block + codeOffset).assumingMemoryBound(to: UInt8.self)
+            switch self {
+            case .q4_0:
+                for j in 0..<16 {
+                    out[j] = Float(Int32(codes[j] & 0xF) - 8) * d
+                    out[16 + j] = Float(Int32(codes[j] &>> 4) - 8) * d
+                }
+            case .q4_1:
+                let m = half(block, 2)
+                for j in 0..<16 {
+                    out[j] = Float(codes[j] & 0xF) * d + m
+                    out[16 + j] = Float(codes[j] &>> 4) * d + m
+                }
+            case .q8_0:
+                for j in 0..<32 { out[j] = Float(Int8(bitPattern: codes[j])) * d }
+            }
+        }
     }
 
     public let format: Format
@@ -94,29 +124,8 @@ public struct QuantizedMatrix: @unchecked Sendable {  // the blocks are read-onl
         for row in range {
             let blockRow = rowStart(row), out = destination + (row - range.lowerBound) * columns
             for block in 0..<blocksPerRow {
-                dequantizeBlock(blockRow + block * format.blockBytes, into: out + block * Self.blockLength)
+                format.dequantizeBlock(blockRow + block * format.blockBytes, into: out + block * Self.blockLength)
             }
-        }
-    }
-
-    /// One block's 32 values: multiply, then add, each rounded, as ggml dequantises.
-    @inline(__always)
-    private func dequantizeBlock(_ block: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
-        let d = half(block, 0), codes = (block + format.codeOffset).assumingMemoryBound(to: UInt8.self)
-        switch format {
-        case .q4_0:
-            for j in 0..<16 {
-                out[j] = Float(Int32(codes[j] & 0xF) - 8) * d
-                out[16 + j] = Float(Int32(codes[j] &>> 4) - 8) * d
-            }
-        case .q4_1:
-            let m = half(block, 2)
-            for j in 0..<16 {
-                out[j] = Float(codes[j] & 0xF) * d + m
-                out[16 + j] = Float(codes[j] &>> 4) * d + m
-            }
-        case .q8_0:
-            for j in 0..<32 { out[j] = Float(Int8(bitPattern: codes[j])) * d }
         }
     }
 
