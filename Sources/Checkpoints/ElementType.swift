@@ -58,22 +58,6 @@ enum ElementType: Sendable {
     }
 }
 
-/// IEEE half-precision bits to Float (exact: every half value is a float value).
-@inline(__always)
-func floatFromHalfBits(_ bits: UInt16) -> Float {
-    let sign = UInt32(bits & 0x8000) << 16
-    let exponent = UInt32(bits >> 10) & 0x1f
-    let mantissa = UInt32(bits & 0x3ff)
-    if exponent == 0x1f {  // infinity or NaN
-        return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13))
-    }
-    if exponent == 0 {  // zero or subnormal: mantissa · 2^-24
-        let magnitude = Float(mantissa) * 0x1p-24
-        return sign == 0 ? magnitude : -magnitude
-    }
-    return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
-}
-
 /// Converts `count` elements of `type`, found `stride` elements apart starting at element
 /// `start` of `source`, into consecutive Floats at `destination`.
 func convertElements(_ type: ElementType, from source: UnsafeRawPointer, start: Int, stride: Int,
@@ -92,7 +76,7 @@ func convertElements(_ type: ElementType, from source: UnsafeRawPointer, start: 
     }
     switch type {
     case .float32: convert(Float.self) { $0 }
-    case .float16: convert(UInt16.self) { floatFromHalfBits(UInt16(littleEndian: $0)) }
+    case .float16: convert(UInt16.self) { Float(Float16(bitPattern: UInt16(littleEndian: $0))) }  // exact
     case .bfloat16: convert(UInt16.self) { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
     case .float64: convert(Double.self) { Float($0) }
     case .int64: convert(Int64.self) { Float(Int64(littleEndian: $0)) }

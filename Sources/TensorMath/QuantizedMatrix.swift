@@ -171,7 +171,7 @@ public struct QuantizedMatrix: @unchecked Sendable {  // the blocks are read-onl
 /// The float16 at `offset` bytes into a block, widened (one vcvtph2ps with F16C).
 @inline(__always)
 private func half(_ block: UnsafeRawPointer, _ offset: Int) -> Float {
-    Float(Float16(bitPattern: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
+    Float16Elements.widen(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
 
 /// Bytes allocated for, and freed with, a matrix that owns its blocks.
