@@ -73,13 +73,8 @@ public struct HalfPrecisionTensor: Sendable {
 
     /// The matrix whose row i is this one's row `order[i]`.
     func permutingRows(_ order: [Int]) -> HalfPrecisionTensor {
-        let width = columns
         let permuted = [UInt16](unsafeUninitializedCapacity: count) { out, initialized in
-            bits.withUnsafeBufferPointer { source in
-                for (row, from) in order.enumerated() {
-                    (out.baseAddress! + row * width).update(from: source.baseAddress! + from * width, count: width)
-                }
-            }
+            bits.withUnsafeBufferPointer { copyRows(order, width: columns, from: $0.baseAddress!, to: out.baseAddress!) }
             initialized = count
         }
         return HalfPrecisionTensor(format: format, shape: shape, bits: permuted)

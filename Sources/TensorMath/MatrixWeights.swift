@@ -45,13 +45,8 @@ public enum MatrixWeights: Sendable {
     public func permutingRows(_ order: [Int]) -> MatrixWeights {
         switch self {
         case .dense(let weight):
-            let width = weight.shape[1]
             return .dense(Tensor(shape: weight.shape) { out in
-                weight.data.withUnsafeBufferPointer { w in
-                    for (row, source) in order.enumerated() {
-                        (out.baseAddress! + row * width).update(from: w.baseAddress! + source * width, count: width)
-                    }
-                }
+                weight.data.withUnsafeBufferPointer { copyRows(order, width: weight.shape[1], from: $0.baseAddress!, to: out.baseAddress!) }
             })
         case .halfPrecision(let matrix):
             return .halfPrecision(matrix.permutingRows(order))
@@ -185,5 +180,12 @@ private struct ProjectionPlan {
         matrix.dequantizeRows(rows, into: scratch)
         singleThreadedGEMM(transB: true, m: tokens, n: rows.count, k: inputs,
                            a: x, lda: inputs, b: scratch, ldb: inputs, c: destination, ldc: width)
+    }
+}
+
+/// Row i of `destination` becomes row `order[i]` of `source`, rows being `width` elements.
+func copyRows<Element>(_ order: [Int], width: Int, from source: UnsafePointer<Element>, to destination: UnsafeMutablePointer<Element>) {
+    for (row, from) in order.enumerated() {
+        (destination + row * width).update(from: source + from * width, count: width)
     }
 }
